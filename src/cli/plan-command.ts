@@ -1,0 +1,40 @@
+import { parseDomain } from '../domain/parse.js';
+import { gatherFacts } from '../host/gather.js';
+import { planDomain, type Plan } from '../plan/plan.js';
+import { readDomainXml } from '../input.js';
+import type { Runtime } from '../runtime.js';
+import { settingsFrom } from '../settings.js';
+import { renderTable } from './table.js';
+
+export interface PlanArgs {
+  file?: string | undefined;
+  root?: string | undefined;
+  config?: string | undefined;
+  json: boolean;
+}
+
+// `mactable plan`: what the hook would do with this domain XML, one entry per <interface>.
+export function planCommand(rt: Runtime, args: PlanArgs): number {
+  const settings = settingsFrom(rt, args);
+  const { xml, what } = readDomainXml(rt, args.file);
+  const domain = parseDomain(xml, what);
+  const plan = planDomain(domain, gatherFacts(domain, settings.host), settings.config());
+  rt.stdout(args.json ? `${JSON.stringify(planJson(plan))}\n` : `${planText(plan)}\n`);
+  return 0;
+}
+
+// The documented JSON shape: {"domain", "ports": [{"mac","tap","bridge","network","type","manage","reason"}]}.
+export function planJson(plan: Plan) {
+  return {
+    domain: plan.domain,
+    ports: plan.ports.map(({ mac, tap, bridge, network, type, manage, reason }) => ({ mac, tap, bridge, network, type, manage, reason })),
+  };
+}
+
+function planText(plan: Plan): string {
+  const managed = plan.ports.filter((port) => port.manage).length;
+  const summary = `${plan.domain}: ${plan.ports.length} interface${plan.ports.length === 1 ? '' : 's'}, ${managed} managed`;
+  if (plan.ports.length === 0) return summary;
+  const rows = plan.ports.map((p) => [p.tap, p.mac, p.bridge, p.network, p.type, p.manage ? 'yes' : 'no', p.reason]);
+  return `${summary}\n${renderTable(['TAP', 'MAC', 'BRIDGE', 'NETWORK', 'TYPE', 'MANAGE', 'REASON'], rows)}`;
+}

@@ -1,0 +1,96 @@
+import { InputError } from './errors.js';
+import { osErrorText } from './host/fs.js';
+import { compileGlob } from './plan/glob.js';
+
+export type OnError = 'fail' | 'warn';
+
+export interface NamePattern {
+  pattern: string;
+  regex: RegExp;
+}
+
+export interface Config {
+  bridges: NamePattern[];
+  networks: NamePattern[];
+  onError: OnError;
+  source: string; // the file as the administrator knows it, for reasons and messages
+  found: boolean; // false: no file, every list empty
+}
+
+const KEYS = ['bridges', 'networks', 'onError'] as const;
+
+export function emptyConfig(source: string): Config {
+  return { bridges: [], networks: [], onError: 'fail', source, found: false };
+}
+
+// Parse and validate a config file's text; every problem is listed in one InputError.
+export function parseConfig(text: string, source: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`invalid config ${source}: not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InputError(`invalid config ${source}: expected a JSON object with keys ${KEYS.join(', ')}`);
+  }
+  const rawConfig = raw as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const key of Object.keys(rawConfig)) {
+    if (!(KEYS as readonly string[]).includes(key)) problems.push(`${key}: unknown key (known: ${KEYS.join(', ')})`);
+  }
+  const bridges = patterns(rawConfig, 'bridges', problems);
+  const networks = patterns(rawConfig, 'networks', problems);
+  const onError = rawConfig.onError ?? 'fail';
+  if (onError !== 'fail' && onError !== 'warn') problems.push(`onError: must be "fail" or "warn", not ${JSON.stringify(onError)}`);
+  if (problems.length > 0) throw new InputError(`invalid config ${source}: ${problems.join('; ')}`);
+  return { bridges, networks, onError: onError as OnError, source, found: true };
+}
+
+function patterns(raw: Record<string, unknown>, key: 'bridges' | 'networks', problems: string[]): NamePattern[] {
+  const value = raw[key];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    problems.push(`${key}: must be a list of names or patterns, not ${describeJson(value)}`);
+    return [];
+  }
+  return value.flatMap((item: unknown, i): NamePattern[] => {
+    if (typeof item !== 'string' || item === '') {
+      problems.push(`${key}[${i}]: must be a non-empty string, not ${describeJson(item)}`);
+      return [];
+    }
+    const regex = compileGlob(item);
+    if (typeof regex === 'string') {
+      problems.push(`${key}[${i}]: ${JSON.stringify(item)} ${regex}`);
+      return [];
+    }
+    return [{ pattern: item, regex }];
+  });
+}
+
+function describeJson(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return typeof value === 'string' ? JSON.stringify(value) : `a ${typeof value}`;
+}
+
+// Read, parse and validate the config. A missing default file means empty lists;
+// a file named explicitly (--config, MACTABLE_CONFIG) must exist.
+export function loadConfig(
+  readText: (path: string) => string | null,
+  path: string,
+  source: string,
+  explicit: boolean,
+): Config {
+  let text: string | null;
+  try {
+    text = readText(path);
+  } catch (error) {
+    throw new InputError(`cannot read config ${source}: ${osErrorText(error)}`);
+  }
+  if (text === null) {
+    if (explicit) throw new InputError(`cannot read config ${source}: no such file`);
+    return emptyConfig(source);
+  }
+  return parseConfig(text, source);
+}

@@ -1,0 +1,62 @@
+import { InputError } from '../errors.js';
+import { printable } from '../names.js';
+import { attr, child, children, parseXml, rootNames, text, type XmlNode } from '../xml.js';
+import type { Domain, Nic } from './types.js';
+
+// Documents an administrator might hand us by mistake, named so the refusal says what they are.
+const NOT_A_DOMAIN: Record<string, string> = {
+  network: 'a libvirt network definition',
+  networkstatus: 'a libvirt network status file',
+  networkport: 'a libvirt network port',
+  hookData: 'network hook input',
+  interface: 'a device fragment, not a whole domain',
+  'qemu-migration': 'a migration cookie',
+};
+
+// Parse the domain XML libvirt hands hooks, `virsh dumpxml` output, or the daemon's <domstatus> file.
+export function parseDomain(xml: string, what: string): Domain {
+  const doc = parseXml(xml, what);
+  const roots = rootNames(doc);
+  const root = roots[0];
+  if (root === undefined || roots.length > 1) {
+    throw new InputError(`${what}: expected one root element, found ${roots.length}`);
+  }
+  if (root === 'domstatus') {
+    const inner = child(child(doc, 'domstatus'), 'domain');
+    if (!inner) throw new InputError(`${what}: <domstatus> without a <domain> inside`);
+    return domainFrom(inner, 'status', what);
+  }
+  if (root === 'domain') {
+    const node = child(doc, 'domain') ?? {};
+    return domainFrom(node, attr(node, 'id') === null ? 'inactive' : 'live', what);
+  }
+  const known = NOT_A_DOMAIN[root];
+  throw new InputError(`${what}: not a libvirt domain: root element is <${printable(root)}>${known ? ` (${known})` : ''}`);
+}
+
+function domainFrom(node: XmlNode, shape: Domain['shape'], what: string): Domain {
+  const name = text(node, 'name')?.trim();
+  if (!name) throw new InputError(`${what}: the domain has no <name>`);
+  const nics = children(node, 'devices').flatMap((devices) => children(devices, 'interface'));
+  return { name, shape, nics: nics.map(nicFrom) };
+}
+
+function nicFrom(node: XmlNode, index: number): Nic {
+  const source = child(node, 'source');
+  const actual = child(node, 'actual');
+  const target = child(node, 'target');
+  return {
+    index,
+    type: attr(node, 'type'),
+    mac: attr(child(node, 'mac'), 'address'),
+    source: {
+      bridge: attr(source, 'bridge'),
+      network: attr(source, 'network'),
+      portid: attr(source, 'portid'),
+    },
+    actual: actual ? { type: attr(actual, 'type'), bridge: attr(child(actual, 'source'), 'bridge') } : null,
+    tap: attr(target, 'dev'),
+    tapManaged: attr(target, 'managed') !== 'no',
+    virtualport: attr(child(node, 'virtualport'), 'type') ?? attr(child(actual, 'virtualport'), 'type'),
+  };
+}

@@ -1,0 +1,26 @@
+// The parts of a libvirt domain that decide a NIC's bridge port, exactly as written in the XML
+// (not validated yet: see names.ts).
+
+export interface Nic {
+  index: number; // position among the domain's <interface> elements
+  type: string | null; // <interface type=...>
+  mac: string | null;
+  source: {
+    bridge: string | null;
+    network: string | null;
+    portid: string | null;
+  };
+  actual: { type: string | null; bridge: string | null } | null; // status XML only
+  tap: string | null; // <target dev=...>
+  tapManaged: boolean; // false for <target managed='no'>: a pre-made tap that outlives the guest
+  virtualport: string | null; // <virtualport type=...> on the NIC or its <actual>
+}
+
+// Which document the domain came from: hook stdin / `virsh dumpxml` (live or inactive), or the daemon's status file.
+export type DomainShape = 'live' | 'inactive' | 'status';
+
+export interface Domain {
+  name: string;
+  shape: DomainShape;
+  nics: Nic[];
+}

@@ -1,0 +1,20 @@
+import { InputError } from './errors.js';
+import { osErrorText } from './host/fs.js';
+import type { Runtime } from './runtime.js';
+
+// The domain XML named on the command line, or stdin for '-' or no name. Returns the text and its name for messages.
+export function readDomainXml(rt: Runtime, file: string | undefined): { xml: string; what: string } {
+  if (file === undefined || file === '-') {
+    if (rt.stdinIsTTY) throw new InputError('no domain XML: give a FILE, or pipe the XML to stdin');
+    return { xml: readOr(() => rt.readStdin(), 'stdin'), what: 'stdin' };
+  }
+  return { xml: readOr(() => rt.readFile(file), file), what: file };
+}
+
+function readOr(read: () => string, what: string): string {
+  try {
+    return read();
+  } catch (error) {
+    throw new InputError(`cannot read ${what}: ${osErrorText(error)}`);
+  }
+}

@@ -1,0 +1,57 @@
+import * as fs from 'node:fs';
+import { isatty } from 'node:tty';
+import { execaBridge, loggerSyslog } from './host/commands.js';
+import { rootedFs } from './host/fs.js';
+import { run } from './program.js';
+import type { Runtime } from './runtime.js';
+
+// The one place that binds the process, the file system and execa to the program.
+function processRuntime(): Runtime {
+  const env = process.env;
+  return {
+    argv: process.argv.slice(2),
+    env,
+    readStdin: () => readAll(0),
+    stdinIsTTY: isatty(0),
+    stdout: (text) => writeAll(1, text),
+    stderr: (text) => writeAll(2, text),
+    stdoutIsTTY: isatty(1),
+    readFile: (path) => fs.readFileSync(path, 'utf8'),
+    hostFs: rootedFs,
+    bridge: execaBridge(env),
+    syslog: loggerSyslog(env),
+  };
+}
+
+// Synchronous writes keep output ordered and complete before exit; a non-blocking pipe may ask us to retry.
+function writeAll(fd: number, text: string): void {
+  let buffer = Buffer.from(text);
+  while (buffer.length > 0) {
+    try {
+      buffer = buffer.subarray(fs.writeSync(fd, buffer));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return; // the reader went away (`| head`): nothing left to say
+      if (code !== 'EAGAIN') throw error;
+    }
+  }
+}
+
+// Read all of stdin; like writeAll, it waits out a non-blocking pipe.
+function readAll(fd: number): string {
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.alloc(65536);
+  for (;;) {
+    try {
+      const n = fs.readSync(fd, chunk);
+      if (n === 0) return Buffer.concat(chunks).toString('utf8');
+      chunks.push(Buffer.from(chunk.subarray(0, n)));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EOF') return Buffer.concat(chunks).toString('utf8');
+      if (code !== 'EAGAIN') throw error;
+    }
+  }
+}
+
+process.exitCode = await run(processRuntime());

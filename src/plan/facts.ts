@@ -1,0 +1,28 @@
+import type { NetworkDef, PortPlug } from '../domain/network.js';
+
+// One host file as the gatherer found it: parsed, absent, or present but unusable.
+export type FileFact<T> =
+  | { path: string; state: 'found'; value: T }
+  | { path: string; state: 'absent' }
+  | { path: string; state: 'bad'; problem: string };
+
+// A tap's master device as /sys/class/net shows it.
+export interface TapMaster {
+  master: string | null;
+  isLinuxBridge: boolean; // /sys/class/net/MASTER/bridge exists
+}
+
+// Everything the plan needs from the host, read once by host/gather.ts so the core reads no files.
+export interface HostFacts {
+  ports: Map<string, FileFact<PortPlug>>; // key: `${network}/${portid}`
+  networks: Map<string, { status: FileFact<NetworkDef>; config: FileFact<NetworkDef> }>;
+  taps: Map<string, TapMaster>;
+}
+
+export function emptyFacts(): HostFacts {
+  return { ports: new Map(), networks: new Map(), taps: new Map() };
+}
+
+export function portKey(network: string, portid: string): string {
+  return `${network}/${portid}`;
+}

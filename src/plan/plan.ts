@@ -1,0 +1,44 @@
+import type { Config } from '../config.js';
+import type { Domain } from '../domain/types.js';
+import type { HostFacts } from './facts.js';
+import { decide } from './policy.js';
+import { resolveNic } from './resolve.js';
+
+// One entry per <interface>, in document order; `manage` entries have mac, tap and bridge set and valid.
+export interface PortPlan {
+  mac: string | null;
+  tap: string | null;
+  bridge: string | null;
+  network: string | null;
+  type: string | null;
+  tapManaged: boolean;
+  manage: boolean;
+  reason: string;
+}
+
+export interface ManagedPort extends PortPlan {
+  mac: string;
+  tap: string;
+  bridge: string;
+  manage: true;
+}
+
+export interface Plan {
+  domain: string;
+  ports: PortPlan[];
+}
+
+// Domain + host facts + config → the plan. Pure: reads nothing.
+export function planDomain(domain: Domain, facts: HostFacts, config: Config): Plan {
+  const ports = domain.nics.map((nic): PortPlan => {
+    const resolved = resolveNic(nic, facts);
+    const { manage, reason } = decide(resolved, config);
+    const { mac, tap, bridge, network, type, tapManaged } = resolved;
+    return { mac, tap, bridge, network, type, tapManaged, manage, reason };
+  });
+  return { domain: domain.name, ports };
+}
+
+export function managedPorts(plan: Plan): ManagedPort[] {
+  return plan.ports.filter((port): port is ManagedPort => port.manage);
+}

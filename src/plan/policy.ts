@@ -1,0 +1,30 @@
+import type { Config } from '../config.js';
+import { quote } from '../names.js';
+import { firstMatch } from './glob.js';
+import type { ResolvedNic } from './resolve.js';
+
+export interface Decision {
+  manage: boolean;
+  reason: string;
+}
+
+// Whether mactable manages a resolved port, and why, in the order: libvirt's own
+// macTableManager, then the config's networks, then its bridges.
+export function decide(nic: ResolvedNic, config: Config): Decision {
+  if (nic.problem !== null) return { manage: false, reason: nic.problem };
+  const { network, bridge } = nic;
+  if (network !== null && nic.macTableManager === 'libvirt') {
+    return { manage: true, reason: `network ${network} has macTableManager='libvirt'` };
+  }
+  const byNetwork = network === null ? undefined : firstMatch(network, config.networks);
+  if (byNetwork !== undefined) {
+    return { manage: true, reason: `network ${network} matches ${quote(byNetwork)} in ${config.source}` };
+  }
+  const byBridge = bridge === null ? undefined : firstMatch(bridge, config.bridges);
+  if (byBridge !== undefined) {
+    return { manage: true, reason: `bridge ${bridge} matches ${quote(byBridge)} in ${config.source}` };
+  }
+  const where = config.found ? config.source : `${config.source} (no such file)`;
+  const subjects = network === null ? `bridge ${bridge} is` : `network ${network} and bridge ${bridge} are`;
+  return { manage: false, reason: `not selected: ${subjects} not listed in ${where}` };
+}

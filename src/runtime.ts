@@ -1,0 +1,30 @@
+import type { HostFs } from './host/fs.js';
+
+// The result of one external command, success or failure alike (execa's shape, reduced).
+export interface CommandResult {
+  exitCode: number | null; // null: it did not run to an exit (not found, killed, timed out)
+  stdout: string;
+  stderr: string;
+  failure: string | null; // why it did not run or was stopped, in plain words
+}
+
+// Runs `bridge` with the given arguments and stdin; never throws.
+export type BridgeRunner = (args: string[], input: string) => Promise<CommandResult>;
+
+// Sends lines to the system log with tag `mactable`; never throws, reports failure as a string.
+export type SyslogSink = (lines: { level: 'info' | 'warning' | 'err'; text: string }[]) => Promise<string | null>;
+
+// Everything the program touches, bound to the real process only in main.ts (tests pass their own).
+export interface Runtime {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  readStdin(): string;
+  stdinIsTTY: boolean;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  stdoutIsTTY: boolean;
+  readFile(path: string): string; // a file named on the command line, relative to the working directory
+  hostFs(root: string): HostFs;
+  bridge: BridgeRunner;
+  syslog: SyslogSink;
+}

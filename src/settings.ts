@@ -1,0 +1,24 @@
+import { loadConfig, type Config } from './config.js';
+import { InputError } from './errors.js';
+import { absentAsNull, type HostFs } from './host/fs.js';
+import { DEFAULT_CONFIG } from './host/paths.js';
+import type { Runtime } from './runtime.js';
+
+export interface Settings {
+  host: HostFs;
+  config: () => Config; // read on demand: the hook decides how an invalid config is reported
+}
+
+// Where to read the host (--root, MACTABLE_ROOT, '/') and the config (--config, MACTABLE_CONFIG, ROOT/etc/libvirt/mactable.json).
+export function settingsFrom(rt: Runtime, flags: { root?: string | undefined; config?: string | undefined }): Settings {
+  const rawRoot = flags.root ?? rt.env.MACTABLE_ROOT ?? '/';
+  const root = rawRoot === '/' ? '/' : rawRoot.replace(/\/+$/u, '');
+  const host = rt.hostFs(root);
+  if (root !== '/' && !host.exists('/')) throw new InputError(`root directory ${rawRoot} does not exist`);
+  const explicit = flags.config ?? rt.env.MACTABLE_CONFIG;
+  const config = explicit
+    ? () => loadConfig((path) => absentAsNull(() => rt.readFile(path)), explicit, explicit, true)
+    : () => loadConfig(host.readText, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, false);
+  return { host, config };
+}
+

@@ -1,0 +1,27 @@
+import { execa } from 'execa';
+
+export const DIST = new URL('../../dist/mactable.mjs', import.meta.url).pathname;
+
+export interface DistRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+// Run the built program as libvirt or an administrator would, optionally inside a network namespace.
+export async function runDist(
+  argv: string[],
+  options: { stdin?: string; env?: Record<string, string>; netns?: string } = {},
+): Promise<DistRun> {
+  const command = options.netns ? ['ip', 'netns', 'exec', options.netns, process.execPath, DIST] : [process.execPath, DIST];
+  const [file, ...args] = command as [string, ...string[]];
+  const result = await execa(file, [...args, ...argv], {
+    input: options.stdin ?? '',
+    env: options.env ?? {},
+    extendEnv: options.env === undefined,
+    reject: false,
+    timeout: 60_000,
+    stripFinalNewline: false,
+  });
+  return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { rootedFs } from '../../src/host/fs.js';
+import { run } from '../../src/program.js';
+import type { BridgeRunner, CommandResult, Runtime, SyslogSink } from '../../src/runtime.js';
+
+export interface FakeRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  bridgeCalls: { args: string[]; input: string }[];
+  syslog: { level: string; text: string }[];
+}
+
+export interface FakeOptions {
+  stdin?: string;
+  env?: Record<string, string>;
+  bridge?: (args: string[], input: string) => CommandResult;
+}
+
+// Run the program in-process with injected stdin, env and a recording `bridge` and syslog.
+export async function runFake(argv: string[], options: FakeOptions = {}): Promise<FakeRun> {
+  const result: FakeRun = { code: -1, stdout: '', stderr: '', bridgeCalls: [], syslog: [] };
+  const bridge: BridgeRunner = async (args, input) => {
+    result.bridgeCalls.push({ args, input });
+    return options.bridge?.(args, input) ?? { exitCode: 0, stdout: '', stderr: '', failure: null };
+  };
+  const syslog: SyslogSink = async (lines) => {
+    result.syslog.push(...lines);
+    return null;
+  };
+  const rt: Runtime = {
+    argv,
+    env: options.env ?? {},
+    readStdin: () => options.stdin ?? '',
+    stdinIsTTY: options.stdin === undefined,
+    stdout: (text) => void (result.stdout += text),
+    stderr: (text) => void (result.stderr += text),
+    stdoutIsTTY: false,
+    readFile: (path) => readFileSync(path, 'utf8'),
+    hostFs: rootedFs,
+    bridge,
+    syslog,
+  };
+  result.code = await run(rt);
+  return result;
+}
+
+export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../../src/config.js';
+import { InputError } from '../../src/errors.js';
+
+const SOURCE = '/etc/libvirt/mactable.json';
+
+function problemOf(text: string): string {
+  try {
+    parseConfig(text, SOURCE);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('config', () => {
+  it('reads bridges, networks and onError', () => {
+    const config = parseConfig('{"bridges": ["br0", "br-*"], "networks": ["mtm"], "onError": "warn"}', SOURCE);
+    expect(config.bridges.map((b) => b.pattern)).toEqual(['br0', 'br-*']);
+    expect(config.networks.map((n) => n.pattern)).toEqual(['mtm']);
+    expect(config.onError).toBe('warn');
+    expect(config.found).toBe(true);
+  });
+
+  it('defaults to empty lists and onError fail', () => {
+    expect(parseConfig('{}', SOURCE)).toMatchObject({ bridges: [], networks: [], onError: 'fail' });
+  });
+
+  it('lists every problem with its key in one message', () => {
+    expect(problemOf('{"bridges": "br0", "networks": [1, "", "[x"], "onError": "ignore", "bridgez": []}')).toBe(
+      `invalid config ${SOURCE}: bridgez: unknown key (known: bridges, networks, onError); ` +
+        'bridges: must be a list of names or patterns, not "br0"; ' +
+        'networks[0]: must be a non-empty string, not a number; ' +
+        'networks[1]: must be a non-empty string, not ""; ' +
+        `networks[2]: "[x" has an unclosed '[' at position 1; ` +
+        'onError: must be "fail" or "warn", not "ignore"',
+    );
+  });
+
+  it.each([
+    ['not JSON', '{bridges:', /^invalid config \/etc\/libvirt\/mactable.json: not valid JSON: /u],
+    ['an array', '[]', /expected a JSON object with keys bridges, networks, onError$/u],
+    ['null', 'null', /expected a JSON object/u],
+  ])('refuses %s', (_what, text, message) => {
+    expect(problemOf(text)).toMatch(message);
+  });
+
+  it('treats a missing default file as empty lists', () => {
+    expect(loadConfig(() => null, SOURCE, SOURCE, false)).toMatchObject({ bridges: [], networks: [], found: false });
+  });
+
+  it('requires a file named explicitly to exist', () => {
+    expect(() => loadConfig(() => null, 'my.json', 'my.json', true)).toThrow('cannot read config my.json: no such file');
+  });
+
+  it('names the read error', () => {
+    const denied = Object.assign(new Error("EACCES: permission denied, open 'x'"), { code: 'EACCES' });
+    const read = () => {
+      throw denied;
+    };
+    expect(() => loadConfig(read, SOURCE, SOURCE, false)).toThrow(`cannot read config ${SOURCE}: Permission denied (EACCES)`);
+  });
+});

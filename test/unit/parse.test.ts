@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseDomain } from '../../src/domain/parse.js';
+import { FIXTURES } from '../helpers/runtime.js';
+
+const sample = (path: string) => readFileSync(`${FIXTURES}${path}`, 'utf8');
+
+describe('parseDomain reads every shape libvirt writes', () => {
+  it('live hook input', () => {
+    const domain = parseDomain(sample('libvirt-9.0/guest1/hook-stdin/started-begin.xml'), 'stdin');
+    expect(domain.shape).toBe('live');
+    expect(domain.name).toBe('guest1');
+    expect(domain.nics[0]).toEqual({
+      index: 0,
+      type: 'network',
+      mac: '52:54:00:aa:00:01',
+      source: { bridge: 'virbr9', network: 'mtm', portid: '1fd8c22a-2f7c-45bd-911d-f30a3e67b207' },
+      actual: null,
+      tap: 'vnet11',
+      tapManaged: true,
+      virtualport: null,
+    });
+  });
+
+  it('the daemon status file, with <actual>', () => {
+    const domain = parseDomain(sample('libvirt-9.0/guest1/root/run/libvirt/qemu/guest1.xml'), 'status');
+    expect(domain.shape).toBe('status');
+    expect(domain.nics.map((nic) => nic.actual)).toEqual([
+      { type: 'network', bridge: 'virbr9' },
+      null,
+      { type: 'bridge', bridge: 'br-plain' },
+    ]);
+  });
+
+  it('inactive XML and a pre-made tap', () => {
+    const domain = parseDomain(sample('libvirt-9.0/definitions/guest2.xml'), 'def');
+    expect(domain.shape).toBe('inactive');
+    expect(domain.nics[1]).toMatchObject({ type: 'ethernet', tap: 'mytap0', tapManaged: false });
+  });
+
+  it('takes only <devices><interface>, not interfaces elsewhere', () => {
+    const domain = parseDomain(sample('corpus/qemumigrationcookiexmldata/full-xml2xml-in.xml').replace(/^[^]*?(<domain )/u, '$1').replace(/<\/domain>[^]*$/u, '</domain>'), 'cookie');
+    expect(domain.nics).toHaveLength(1);
+  });
+});
+
+describe('parseDomain refuses what is not a domain, in one line', () => {
+  it.each([
+    ['', 'x.xml: empty input, expected XML'],
+    ['   \n', 'x.xml: empty input, expected XML'],
+    ['hello', "x.xml: not well-formed XML: char 'h' is not expected. (line 1, column 1)"],
+    ['<domain><name>g</name>', "x.xml: not well-formed XML: Unclosed tag 'domain'. (line 1, column 1)"],
+    ['<!DOCTYPE d [<!ENTITY x "y">]><domain/>', 'x.xml: XML with a DOCTYPE is refused'],
+    ['<a/><b/>', 'x.xml: expected one root element, found 2'],
+    ['<network><name>n</name></network>', 'x.xml: not a libvirt domain: root element is <network> (a libvirt network definition)'],
+    ["<interface type='bridge'/>", 'x.xml: not a libvirt domain: root element is <interface> (a device fragment, not a whole domain)'],
+    ['<foo/>', 'x.xml: not a libvirt domain: root element is <foo>'],
+    ['<domstatus/>', 'x.xml: <domstatus> without a <domain> inside'],
+    ['<domain><devices/></domain>', 'x.xml: the domain has no <name>'],
+  ])('%j', (xml, message) => {
+    expect(() => parseDomain(xml, 'x.xml')).toThrow(message);
+    try {
+      parseDomain(xml, 'x.xml');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
+});
