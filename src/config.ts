@@ -23,16 +23,19 @@ export function emptyConfig(source: string): Config {
   return { bridges: [], networks: [], onError: 'fail', source, found: false };
 }
 
-// Parse and validate a config file's text; every problem is listed in one InputError.
-export function parseConfig(text: string, source: string): Config {
+// A config, or the one-line problem with it and the onError it asks for if that much is readable.
+export type ConfigResult = { config: Config } | { problem: string; onError: OnError | null };
+
+// Parse and validate a config file's text; every problem is listed in one message.
+export function checkConfig(text: string, source: string): ConfigResult {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`invalid config ${source}: not valid JSON: ${(error as Error).message}`);
+    return { problem: `invalid config ${source}: not valid JSON: ${(error as Error).message}`, onError: null };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new InputError(`invalid config ${source}: expected a JSON object with keys ${KEYS.join(', ')}`);
+    return { problem: `invalid config ${source}: expected a JSON object with keys ${KEYS.join(', ')}`, onError: null };
   }
   const rawConfig = raw as Record<string, unknown>;
   const problems: string[] = [];
@@ -42,9 +45,22 @@ export function parseConfig(text: string, source: string): Config {
   const bridges = patterns(rawConfig, 'bridges', problems);
   const networks = patterns(rawConfig, 'networks', problems);
   const onError = rawConfig.onError ?? 'fail';
-  if (onError !== 'fail' && onError !== 'warn') problems.push(`onError: must be "fail" or "warn", not ${JSON.stringify(onError)}`);
-  if (problems.length > 0) throw new InputError(`invalid config ${source}: ${problems.join('; ')}`);
-  return { bridges, networks, onError: onError as OnError, source, found: true };
+  const validOnError = onError === 'fail' || onError === 'warn' ? onError : null;
+  if (validOnError === null) problems.push(`onError: must be "fail" or "warn", not ${JSON.stringify(onError)}`);
+  if (problems.length > 0 || validOnError === null) {
+    return { problem: `invalid config ${source}: ${problems.join('; ')}`, onError: validOnError };
+  }
+  return { config: { bridges, networks, onError: validOnError, source, found: true } };
+}
+
+// The config, or an InputError with its problem.
+export function configOrThrow(result: ConfigResult): Config {
+  if ('config' in result) return result.config;
+  throw new InputError(result.problem);
+}
+
+export function parseConfig(text: string, source: string): Config {
+  return configOrThrow(checkConfig(text, source));
 }
 
 function patterns(raw: Record<string, unknown>, key: 'bridges' | 'networks', problems: string[]): NamePattern[] {
@@ -76,21 +92,20 @@ function describeJson(value: unknown): string {
 
 // Read, parse and validate the config. A missing default file means empty lists;
 // a file named explicitly (--config, MACTABLE_CONFIG) must exist.
-export function loadConfig(
+export function readConfig(
   readText: (path: string) => string | null,
   path: string,
   source: string,
   explicit: boolean,
-): Config {
+): ConfigResult {
   let text: string | null;
   try {
     text = readText(path);
   } catch (error) {
-    throw new InputError(`cannot read config ${source}: ${osErrorText(error)}`);
+    return { problem: `cannot read config ${source}: ${osErrorText(error)}`, onError: null };
   }
   if (text === null) {
-    if (explicit) throw new InputError(`cannot read config ${source}: no such file`);
-    return emptyConfig(source);
+    return explicit ? { problem: `cannot read config ${source}: no such file`, onError: null } : { config: emptyConfig(source) };
   }
-  return parseConfig(text, source);
+  return checkConfig(text, source);
 }

@@ -3,12 +3,14 @@
 
 const IFNAMSIZ = 16;
 
-// The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':', whitespace or NUL.
+// The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':', whitespace or NUL;
+// and nothing `bridge -batch` would read as a comment or a quote.
 export function ifnameProblem(name: string): string | null {
   if (name.length === 0) return 'is empty';
   if (Buffer.byteLength(name) >= IFNAMSIZ) return `is longer than ${IFNAMSIZ - 1} bytes`;
   if (name === '.' || name === '..') return `is '${name}'`;
   if (/[/:\s\0]/u.test(name)) return "contains '/', ':', whitespace or NUL";
+  if (/[#'"]/u.test(name)) return "contains '#' or a quote, which bridge -batch cannot pass";
   return null;
 }
 

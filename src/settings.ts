@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from './config.js';
+import { readConfig, type ConfigResult } from './config.js';
 import { InputError } from './errors.js';
 import { absentAsNull, type HostFs } from './host/fs.js';
 import { DEFAULT_CONFIG } from './host/paths.js';
@@ -6,7 +6,7 @@ import type { Runtime } from './runtime.js';
 
 export interface Settings {
   host: HostFs;
-  config: () => Config; // read on demand: the hook decides how an invalid config is reported
+  config: () => ConfigResult; // read on demand: the hook and the CLI report an invalid config differently
 }
 
 // Where to read the host (--root, MACTABLE_ROOT, '/') and the config (--config, MACTABLE_CONFIG, ROOT/etc/libvirt/mactable.json).
@@ -17,8 +17,8 @@ export function settingsFrom(rt: Runtime, flags: { root?: string | undefined; co
   if (root !== '/' && !host.exists('/')) throw new InputError(`root directory ${rawRoot} does not exist`);
   const explicit = flags.config ?? rt.env.MACTABLE_CONFIG;
   const config = explicit
-    ? () => loadConfig((path) => absentAsNull(() => rt.readFile(path)), explicit, explicit, true)
-    : () => loadConfig(host.readText, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, false);
+    ? () => readConfig((path) => absentAsNull(() => rt.readFile(path)), explicit, explicit, true)
+    : () => readConfig(host.readText, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, false);
   return { host, config };
 }
 

@@ -1,3 +1,4 @@
+import { configOrThrow } from '../config.js';
 import { parseDomain } from '../domain/parse.js';
 import { gatherFacts } from '../host/gather.js';
 import { planDomain, type Plan } from '../plan/plan.js';
@@ -18,7 +19,7 @@ export function planCommand(rt: Runtime, args: PlanArgs): number {
   const settings = settingsFrom(rt, args);
   const { xml, what } = readDomainXml(rt, args.file);
   const domain = parseDomain(xml, what);
-  const plan = planDomain(domain, gatherFacts(domain, settings.host), settings.config());
+  const plan = planDomain(domain, gatherFacts(domain, settings.host), configOrThrow(settings.config()));
   rt.stdout(args.json ? `${JSON.stringify(planJson(plan))}\n` : `${planText(plan)}\n`);
   return 0;
 }

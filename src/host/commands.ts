@@ -9,8 +9,16 @@ function pathWithSbin(env: Record<string, string | undefined>): string {
   return [...dirs, ...SBIN.filter((dir) => !dirs.includes(dir))].join(':');
 }
 
-// Run a command with execa: argument array, stdin text, a time bound; failure comes back as data.
+// Run a command with execa: argument array, stdin text, a time bound; failure comes back as data, never thrown.
 async function run(command: string, args: string[], input: string, env: Record<string, string | undefined>): Promise<CommandResult> {
+  try {
+    return await runExeca(command, args, input, env);
+  } catch (error) {
+    return { exitCode: null, stdout: '', stderr: '', failure: (error as Error).message };
+  }
+}
+
+async function runExeca(command: string, args: string[], input: string, env: Record<string, string | undefined>): Promise<CommandResult> {
   const { execa } = await import('execa');
   const result = await execa(command, args, {
     input,

@@ -8,7 +8,8 @@ export interface DistRun {
   stderr: string;
 }
 
-// Run the built program as libvirt or an administrator would, optionally inside a network namespace.
+// Run the built program as libvirt or an administrator would, optionally inside a network namespace;
+// `env` adds to the test's own environment.
 export async function runDist(
   argv: string[],
   options: { stdin?: string; env?: Record<string, string>; netns?: string } = {},
@@ -18,7 +19,6 @@ export async function runDist(
   const result = await execa(file, [...args, ...argv], {
     input: options.stdin ?? '',
     env: options.env ?? {},
-    extendEnv: options.env === undefined,
     reject: false,
     timeout: 60_000,
     stripFinalNewline: false,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../src/config.js';
+import { checkConfig, configOrThrow, parseConfig, readConfig } from '../../src/config.js';
 import { InputError } from '../../src/errors.js';
 
 const SOURCE = '/etc/libvirt/mactable.json';
@@ -46,12 +46,20 @@ describe('config', () => {
     expect(problemOf(text)).toMatch(message);
   });
 
+  it('keeps the onError of an invalid config when it is readable, for the hook', () => {
+    expect(checkConfig('{"onError": "warn", "bridges": [1]}', SOURCE)).toEqual({
+      problem: `invalid config ${SOURCE}: bridges[0]: must be a non-empty string, not a number`,
+      onError: 'warn',
+    });
+    expect(checkConfig('{"onError": "warn", ', SOURCE)).toMatchObject({ onError: null });
+  });
+
   it('treats a missing default file as empty lists', () => {
-    expect(loadConfig(() => null, SOURCE, SOURCE, false)).toMatchObject({ bridges: [], networks: [], found: false });
+    expect(configOrThrow(readConfig(() => null, SOURCE, SOURCE, false))).toMatchObject({ bridges: [], networks: [], found: false });
   });
 
   it('requires a file named explicitly to exist', () => {
-    expect(() => loadConfig(() => null, 'my.json', 'my.json', true)).toThrow('cannot read config my.json: no such file');
+    expect(readConfig(() => null, 'my.json', 'my.json', true)).toEqual({ problem: 'cannot read config my.json: no such file', onError: null });
   });
 
   it('names the read error', () => {
@@ -59,6 +67,6 @@ describe('config', () => {
     const read = () => {
       throw denied;
     };
-    expect(() => loadConfig(read, SOURCE, SOURCE, false)).toThrow(`cannot read config ${SOURCE}: Permission denied (EACCES)`);
+    expect(readConfig(read, SOURCE, SOURCE, false)).toEqual({ problem: `cannot read config ${SOURCE}: Permission denied (EACCES)`, onError: null });
   });
 });

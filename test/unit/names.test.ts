@@ -17,6 +17,9 @@ describe('interface names follow the kernel (dev_valid_name)', () => {
     ['a b', "contains '/', ':', whitespace or NUL"],
     ['a\nb', "contains '/', ':', whitespace or NUL"],
     ['a\0b', "contains '/', ':', whitespace or NUL"],
+    ['a#b', "contains '#' or a quote, which bridge -batch cannot pass"],
+    ["a'b", "contains '#' or a quote, which bridge -batch cannot pass"],
+    ['"ab', "contains '#' or a quote, which bridge -batch cannot pass"],
   ])('%j → %s', (name, problem) => {
     expect(ifnameProblem(name)).toBe(problem);
   });

@@ -1,0 +1,33 @@
+import { HostError } from '../errors.js';
+import { osErrorText, type HostFs } from './fs.js';
+import { brportAttr } from './paths.js';
+
+export type PortFlag = 'learning' | 'unicast_flood';
+
+export const FLAG_WORDS: Record<PortFlag, string> = { learning: 'learning', unicast_flood: 'unicast flooding' };
+
+// The flag's value, read from /sys/class/net/BR/brif/TAP/FLAG; null when the kernel has no such file.
+export function readPortFlag(host: HostFs, bridge: string, tap: string, flag: PortFlag): boolean | null {
+  let text: string | null;
+  try {
+    text = host.readText(brportAttr(bridge, tap, flag));
+  } catch (error) {
+    throw new HostError(`cannot read ${FLAG_WORDS[flag]}: ${osErrorText(error)}`);
+  }
+  return text === null ? null : text.trim() === '1';
+}
+
+// Set a bridge port flag: read, write only when different, read back. True when it changed something.
+export function ensurePortFlag(host: HostFs, bridge: string, tap: string, flag: PortFlag, on: boolean): boolean {
+  const step = `cannot turn ${FLAG_WORDS[flag]} ${on ? 'on' : 'off'}`;
+  const current = readPortFlag(host, bridge, tap, flag);
+  if (current === null) throw new HostError(`${step}: this kernel has no bridge port ${flag} control (it came with Linux 3.15)`);
+  if (current === on) return false;
+  try {
+    host.writeText(brportAttr(bridge, tap, flag), on ? '1' : '0');
+  } catch (error) {
+    throw new HostError(`${step}: ${osErrorText(error)}`);
+  }
+  if (readPortFlag(host, bridge, tap, flag) !== on) throw new HostError(`${step}: it reads back as ${on ? 0 : 1}`);
+  return true;
+}

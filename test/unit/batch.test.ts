@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { runBatch } from '../../src/host/batch.js';
+import { ensureFdbEntries, ensureNoFdbEntries, hasStaticEntry } from '../../src/host/fdb.js';
+import type { BridgeRunner, CommandResult } from '../../src/runtime.js';
+
+const runner = (result: Partial<CommandResult>, calls: string[][] = []): BridgeRunner => async (args, input) => {
+  calls.push([...args, input]);
+  return { exitCode: 0, stdout: '', stderr: '', failure: null, ...result };
+};
+
+const entry = (mac: string, state = 'static', master = 'br0') => ({ mac, flags: [], master, state });
+const TARGET = { mac: '52:54:00:00:00:01', tap: 'tap0', bridge: 'br0' };
+
+describe('runBatch: one bridge process, results matched back to commands', () => {
+  it('gives each show its JSON line and each failed command its error text', async () => {
+    const calls: string[][] = [];
+    const results = await runBatch(
+      runner(
+        {
+          exitCode: 1,
+          stdout: '[{"mac":"a"}]\n[]\n',
+          stderr: 'Cannot find device "tapX"\nCommand failed -:2\nRTNETLINK answers: Invalid argument\nCommand failed -:4\n',
+        },
+        calls,
+      ),
+      [
+        { line: 'fdb show br br0 brport tap0', shows: true },
+        { line: 'fdb replace m dev tapX master static', shows: false },
+        { line: 'fdb show br br0 brport tap1', shows: true },
+        { line: 'fdb replace m dev tap1 master static', shows: false },
+      ],
+    );
+    expect(calls).toEqual([
+      ['-j', '-force', '-batch', '-', 'fdb show br br0 brport tap0\nfdb replace m dev tapX master static\nfdb show br br0 brport tap1\nfdb replace m dev tap1 master static\n'],
+    ]);
+    expect(results).toEqual([
+      { ok: true, output: [{ mac: 'a' }] },
+      { ok: false, error: 'Cannot find device "tapX"' },
+      { ok: true, output: [] },
+      { ok: false, error: 'RTNETLINK answers: Invalid argument' },
+    ]);
+  });
+
+  it('reports a bridge that did not run, or failed without saying which command', async () => {
+    expect(await runBatch(runner({ exitCode: null, failure: 'timed out after 10 s' }), [])).toBe('cannot run bridge: timed out after 10 s');
+    expect(await runBatch(runner({ exitCode: 255, stderr: 'Option "-j" is unknown\n' }), [])).toBe('bridge failed (exit 255): Option "-j" is unknown');
+  });
+});
+
+describe('what counts as a verified entry', () => {
+  it.each([
+    [[entry(TARGET.mac)], true],
+    [[entry(TARGET.mac, 'permanent')], false],
+    [[entry(TARGET.mac, 'static', 'br1')], false],
+    [[entry('52:54:00:00:00:02')], false],
+    [[], false],
+    ['not a list', false],
+  ])('%j → %s', (output, verified) => {
+    expect(hasStaticEntry(output, TARGET)).toBe(verified);
+  });
+});
+
+describe('ensureFdbEntries: show, replace, show', () => {
+  const shows = (before: unknown[], after: unknown[]) => `${JSON.stringify(before)}\n${JSON.stringify(after)}\n`;
+
+  it('sends `replace ... master static`, never a bare add', async () => {
+    const calls: string[][] = [];
+    await ensureFdbEntries(runner({ stdout: shows([], [entry(TARGET.mac)]) }, calls), [TARGET]);
+    expect(calls[0]?.[4]).toBe(
+      'fdb show br br0 brport tap0\nfdb replace 52:54:00:00:00:01 dev tap0 master static\nfdb show br br0 brport tap0\n',
+    );
+  });
+
+  it.each([
+    ['added', shows([], [entry(TARGET.mac)]), '', 0, { changed: true }],
+    ['already there', shows([entry(TARGET.mac)], [entry(TARGET.mac)]), '', 0, { changed: false }],
+    ['a local entry turned static', shows([entry(TARGET.mac, 'permanent')], [entry(TARGET.mac)]), '', 0, { changed: true }],
+    ['replace refused', shows([], []), 'RTNETLINK answers: Operation not permitted\nCommand failed -:2\n', 1, { error: 'cannot add the static entry: RTNETLINK answers: Operation not permitted' }],
+    ['missing afterwards', shows([], []), '', 0, { error: 'the static entry is not there after bridge fdb replace' }],
+  ])('%s', async (_case, stdout, stderr, exitCode, expected) => {
+    expect(await ensureFdbEntries(runner({ stdout, stderr, exitCode }), [TARGET])).toEqual([expected]);
+  });
+
+  it('fails every port when bridge cannot run', async () => {
+    expect(await ensureFdbEntries(runner({ exitCode: null, failure: 'spawn bridge ENOENT' }), [TARGET, TARGET])).toEqual([
+      { error: 'cannot add the static entry: cannot run bridge: spawn bridge ENOENT' },
+      { error: 'cannot add the static entry: cannot run bridge: spawn bridge ENOENT' },
+    ]);
+  });
+});
+
+describe('ensureNoFdbEntries: show, del, show', () => {
+  it('deletes a present entry', async () => {
+    const stdout = `${JSON.stringify([entry(TARGET.mac)])}\n[]\n`;
+    expect(await ensureNoFdbEntries(runner({ stdout }), [TARGET])).toEqual([{ changed: true }]);
+  });
+
+  it('takes an absent entry as done, though del complains', async () => {
+    const result = runner({ stdout: '[]\n[]\n', stderr: 'RTNETLINK answers: No such file or directory\nCommand failed -:2\n', exitCode: 1 });
+    expect(await ensureNoFdbEntries(result, [TARGET])).toEqual([{ changed: false }]);
+  });
+});

@@ -1,0 +1,56 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rootedFs, type HostFs } from '../../src/host/fs.js';
+import { ensurePortFlag } from '../../src/host/sysfs.js';
+import { TempDir } from '../helpers/temp.js';
+
+// A saved /sys tree under a root directory stands in for the kernel's files.
+describe('ensurePortFlag: read, write only when different, read back', () => {
+  let temp: TempDir;
+  let host: HostFs;
+  const brif = () => `${temp.path}/sys/class/net/br0/brif/tap0`;
+
+  beforeEach(() => {
+    temp = new TempDir();
+    mkdirSync(brif(), { recursive: true });
+    host = rootedFs(temp.path);
+  });
+  afterEach(() => temp.cleanup());
+
+  it('writes 0 when the flag is on', () => {
+    writeFileSync(`${brif()}/learning`, '1\n');
+    expect(ensurePortFlag(host, 'br0', 'tap0', 'learning', false)).toBe(true);
+    expect(readFileSync(`${brif()}/learning`, 'utf8')).toBe('0');
+  });
+
+  it('does not write when the flag already has the value', () => {
+    const writes: string[] = [];
+    writeFileSync(`${brif()}/unicast_flood`, '0\n');
+    const spy: HostFs = { ...host, writeText: (path) => void writes.push(path) };
+    expect(ensurePortFlag(spy, 'br0', 'tap0', 'unicast_flood', false)).toBe(false);
+    expect(writes).toEqual([]);
+  });
+
+  it('says so when the kernel has no such control', () => {
+    expect(() => ensurePortFlag(host, 'br0', 'tap0', 'learning', false)).toThrow(
+      'cannot turn learning off: this kernel has no bridge port learning control (it came with Linux 3.15)',
+    );
+  });
+
+  it('fails when the value does not read back', () => {
+    writeFileSync(`${brif()}/unicast_flood`, '1\n');
+    const ignored: HostFs = { ...host, writeText: () => undefined };
+    expect(() => ensurePortFlag(ignored, 'br0', 'tap0', 'unicast_flood', false)).toThrow('cannot turn unicast flooding off: it reads back as 1');
+  });
+
+  it("names the kernel's error for a refused write", () => {
+    writeFileSync(`${brif()}/learning`, '1\n');
+    const refusing: HostFs = {
+      ...host,
+      writeText: () => {
+        throw Object.assign(new Error("EPERM: operation not permitted, open '/sys/x'"), { code: 'EPERM' });
+      },
+    };
+    expect(() => ensurePortFlag(refusing, 'br0', 'tap0', 'learning', false)).toThrow('cannot turn learning off: Operation not permitted (EPERM)');
+  });
+});
