@@ -18,6 +18,7 @@ export interface Config {
 }
 
 const KEYS = ['bridges', 'networks', 'onError'] as const;
+const COMMENT = '//'; // npm's convention for comments in JSON: a string or a list of strings
 
 export function emptyConfig(source: string): Config {
   return { bridges: [], networks: [], onError: 'fail', source, found: false };
@@ -40,8 +41,11 @@ export function checkConfig(text: string, source: string): ConfigResult {
   const rawConfig = raw as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(rawConfig)) {
-    if (!(KEYS as readonly string[]).includes(key)) problems.push(`${key}: unknown key (known: ${KEYS.join(', ')})`);
+    if (key !== COMMENT && !(KEYS as readonly string[]).includes(key)) problems.push(`${key}: unknown key (known: ${KEYS.join(', ')})`);
   }
+  const comment = rawConfig[COMMENT];
+  const lines = Array.isArray(comment) ? comment : [comment ?? ''];
+  if (!lines.every((line) => typeof line === 'string')) problems.push(`${COMMENT}: comments must be a string or a list of strings`);
   const bridges = patterns(rawConfig, 'bridges', problems);
   const networks = patterns(rawConfig, 'networks', problems);
   const onError = rawConfig.onError ?? 'fail';

@@ -13,6 +13,24 @@ export interface FdbEntry {
   flags?: string[];
 }
 
+// Runs a command where the kernel state is read: the host (hostExec) or a namespace (Netns.exec).
+export type Exec = (command: string, ...args: string[]) => Promise<string>;
+
+export const hostExec: Exec = (command, ...args) => sh(command, args);
+
+// The port's learning and unicast flood flags as netlink reports them (not through the sysfs files mactable uses).
+export async function readPortState(exec: Exec, tap: string): Promise<PortState> {
+  const [link] = JSON.parse(await exec('bridge', '-j', '-d', 'link', 'show', 'dev', tap)) as { learning: boolean; flood: boolean }[];
+  if (!link) throw new Error(`${tap} is not a bridge port`);
+  return { learning: link.learning, flood: link.flood };
+}
+
+// Entries added by a user (or mactable) on a bridge: static ones, without the kernel's own permanent entries.
+export async function readStaticEntries(exec: Exec, bridge: string): Promise<FdbEntry[]> {
+  const entries = JSON.parse(await exec('bridge', '-j', 'fdb', 'show', 'br', bridge)) as FdbEntry[];
+  return entries.filter((entry) => entry.state === 'static');
+}
+
 // A network namespace of our own, with helpers to build bridges and taps in it and read the kernel's state back.
 export class Netns {
   private constructor(readonly name: string) {}
@@ -43,20 +61,12 @@ export class Netns {
     return name;
   }
 
-  // The port's learning and unicast flood flags as netlink reports them (not through the sysfs files mactable uses).
-  async portState(tap: string): Promise<PortState> {
-    const [link] = JSON.parse(await this.exec('bridge', '-j', '-d', 'link', 'show', 'dev', tap)) as { learning: boolean; flood: boolean }[];
-    if (!link) throw new Error(`${tap} is not a bridge port in ${this.name}`);
-    return { learning: link.learning, flood: link.flood };
+  portState(tap: string): Promise<PortState> {
+    return readPortState((command, ...args) => this.exec(command, ...args), tap);
   }
 
-  async fdb(bridge: string): Promise<FdbEntry[]> {
-    return JSON.parse(await this.exec('bridge', '-j', 'fdb', 'show', 'br', bridge)) as FdbEntry[];
-  }
-
-  // Entries added by a user (or mactable) on a bridge: static ones, without the kernel's own permanent entries.
-  async staticEntries(bridge: string): Promise<FdbEntry[]> {
-    return (await this.fdb(bridge)).filter((entry) => entry.state === 'static');
+  staticEntries(bridge: string): Promise<FdbEntry[]> {
+    return readStaticEntries((command, ...args) => this.exec(command, ...args), bridge);
   }
 
   // Everything a second run must leave byte-identical: link details, the FDB and the sysfs flags.

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkConfig, configOrThrow, parseConfig, readConfig } from '../../src/config.js';
 import { InputError } from '../../src/errors.js';
@@ -68,5 +69,18 @@ describe('config', () => {
       throw denied;
     };
     expect(readConfig(read, SOURCE, SOURCE, false)).toEqual({ problem: `cannot read config ${SOURCE}: Permission denied (EACCES)`, onError: null });
+  });
+});
+
+describe('comments in the config', () => {
+  it('accepts "//" as a string or a list of strings, as npm does in package.json', () => {
+    expect(parseConfig('{"//": "one line", "bridges": ["br0"]}', SOURCE).bridges).toHaveLength(1);
+    expect(parseConfig('{"//": ["a", "b"]}', SOURCE).found).toBe(true);
+    expect(problemOf('{"//": [1]}')).toBe(`invalid config ${SOURCE}: //: comments must be a string or a list of strings`);
+  });
+
+  it('reads the example config install.sh writes', () => {
+    const example = readFileSync(new URL('../../hooks/mactable.json.example', import.meta.url), 'utf8');
+    expect(parseConfig(example, SOURCE)).toMatchObject({ bridges: [], networks: [], onError: 'fail' });
   });
 });

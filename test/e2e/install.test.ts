@@ -1,0 +1,134 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { installSh } from '../helpers/installed.js';
+import { canRun, isRoot } from '../helpers/sh.js';
+import { TempDir } from '../helpers/temp.js';
+
+const FOREIGN = '#!/bin/sh\n# the administrator\'s own qemu hook\nexit 0\n';
+
+// Every file and directory under `dir`, for before/after comparisons.
+function tree(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).sort();
+}
+
+describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? null : 'install.sh needs root'))('install.sh', () => {
+  let temp: TempDir;
+  let args: string[];
+  let hooks: string;
+
+  beforeEach(() => {
+    temp = new TempDir();
+    hooks = `${temp.path}/etc/libvirt/hooks`;
+    mkdirSync(hooks, { recursive: true });
+    args = ['--prefix', `${temp.path}/lib/mactable`, '--hooks-dir', hooks, '--bin-dir', `${temp.path}/bin`, '--libvirt-version', '9.0.0'];
+  });
+  afterEach(() => temp.cleanup());
+
+  it('installs the program, the command, the hook and an example config, root-owned', async () => {
+    const result = await installSh(args);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`installed: ${hooks}/qemu.d/mactable`);
+    expect(result.stdout).toContain('next: libvirt notices a new hook at its next start or reload');
+    for (const [file, mode] of [
+      [`${temp.path}/lib/mactable/dist/mactable.mjs`, 0o644],
+      [`${temp.path}/bin/mactable`, 0o755],
+      [`${hooks}/qemu.d/mactable`, 0o755],
+      [`${temp.path}/etc/libvirt/mactable.json`, 0o644],
+    ] as const) {
+      const stat = statSync(file);
+      expect([stat.uid, stat.gid, stat.mode & 0o777], file).toEqual([0, 0, mode]);
+    }
+    const hook = readFileSync(`${hooks}/qemu.d/mactable`, 'utf8');
+    expect(hook).toContain(`exec '${process.execPath}' '${temp.path}/lib/mactable/dist/mactable.mjs' hook qemu "$@"`);
+    const version = await execa(`${temp.path}/bin/mactable`, ['--version']);
+    expect(version.stdout).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+  });
+
+  it('is idempotent: a second run changes nothing and says so', async () => {
+    await installSh(args);
+    const before = tree(temp.path).map((file) => `${file} ${statSync(`${temp.path}/${file}`).mtimeMs}`);
+    const again = await installSh(args);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing changed: mactable is installed and up to date');
+    expect(again.stdout).not.toContain('installed:');
+    expect(tree(temp.path).map((file) => `${file} ${statSync(`${temp.path}/${file}`).mtimeMs}`)).toEqual(before);
+  });
+
+  it('--dry-run prints the actions and does none of them', async () => {
+    const before = tree(temp.path);
+    const result = await installSh([...args, '--dry-run']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^would: install -D -m 0755 -o root -g root .* \S+\/qemu.d\/mactable$/mu);
+    expect(tree(temp.path)).toEqual(before);
+  });
+
+  it('--uninstall removes exactly what it installed and keeps the config', async () => {
+    const before = tree(temp.path);
+    await installSh(args);
+    const result = await installSh(['--uninstall', ...args.slice(0, 6)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`kept: ${temp.path}/etc/libvirt/mactable.json (your config)`);
+    expect(tree(temp.path)).toEqual([...before, 'etc/libvirt/mactable.json'].sort());
+  });
+
+  it('keeps an existing config', async () => {
+    writeFileSync(`${temp.path}/etc/libvirt/mactable.json`, '{"bridges": ["br0"]}\n');
+    expect((await installSh(args)).stdout).toContain(`kept: ${temp.path}/etc/libvirt/mactable.json`);
+    expect(readFileSync(`${temp.path}/etc/libvirt/mactable.json`, 'utf8')).toBe('{"bridges": ["br0"]}\n');
+  });
+
+  it('leaves a foreign hooks/qemu alone through install and uninstall (libvirt >= 6.5 uses qemu.d)', async () => {
+    writeFileSync(`${hooks}/qemu`, FOREIGN, { mode: 0o755 });
+    await installSh(args);
+    await installSh(['--uninstall', ...args.slice(0, 6)]);
+    expect(readFileSync(`${hooks}/qemu`, 'utf8')).toBe(FOREIGN);
+  });
+
+  it('on libvirt < 6.5 never overwrites a foreign hooks/qemu; --force moves it aside and says where', async () => {
+    writeFileSync(`${hooks}/qemu`, FOREIGN, { mode: 0o755 });
+    const old = [...args.slice(0, 6), '--libvirt-version', '6.4.0'];
+    const refused = await installSh(old);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `install.sh: ${hooks}/qemu is a hook mactable did not install; it is left alone. Merge the two by hand, or run with --force to move it aside.`,
+    );
+    expect(readFileSync(`${hooks}/qemu`, 'utf8')).toBe(FOREIGN);
+
+    const forced = await installSh([...old, '--force']);
+    expect(forced.code).toBe(0);
+    const saved = /^moved aside: \S+ -> (\S+)$/mu.exec(forced.stdout)?.[1] as string;
+    expect(readFileSync(saved, 'utf8')).toBe(FOREIGN);
+    expect(readFileSync(`${hooks}/qemu`, 'utf8')).toContain('# installed by mactable install.sh');
+
+    await installSh(['--uninstall', ...old]);
+    expect(existsSync(`${hooks}/qemu`)).toBe(false);
+    expect(readFileSync(saved, 'utf8')).toBe(FOREIGN);
+  });
+
+  describe('the installed hooks/qemu', () => {
+    beforeEach(async () => {
+      await installSh(args);
+    });
+
+    it('ends operations mactable ignores at once, without reading stdin', async () => {
+      for (const [op, subop] of [['prepare', 'begin'], ['start', 'begin'], ['stopped', 'end'], ['migrate', 'begin'], ['restore', 'begin']]) {
+        // stdin is a pipe the test never writes to nor closes: a hook that read it would hang until the timeout.
+        const hook = execa(`${hooks}/qemu.d/mactable`, ['guest', op as string, subop as string, '-'], { reject: false, timeout: 5000 });
+        const result = await hook;
+        expect([op, result.exitCode, result.timedOut, result.stdout, result.stderr]).toEqual([op, 0, false, '', '']);
+      }
+    });
+
+    it('runs the program with libvirt\'s minimal environment (no node on PATH)', async () => {
+      const xml = "<domain type='qemu' id='1'><name>guest</name><devices/></domain>";
+      const result = await execa(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], {
+        input: xml,
+        env: { LC_ALL: 'C', PATH: '/nonexistent', MACTABLE_CONFIG: `${temp.path}/etc/libvirt/mactable.json` },
+        extendEnv: false,
+        reject: false,
+      });
+      expect([result.exitCode, result.stdout, result.stderr]).toEqual([0, '', '']);
+    });
+  });
+});
