@@ -3,9 +3,9 @@ import { osErrorText } from './host/fs.js';
 import type { Runtime } from './runtime.js';
 
 // The domain XML named on the command line, or stdin for '-' or no name. Returns the text and its name for messages.
-export function readDomainXml(rt: Runtime, file: string | undefined): { xml: string; what: string } {
+export async function readDomainXml(rt: Runtime, file: string | undefined): Promise<{ xml: string; what: string }> {
   if (file === undefined || file === '-') {
-    if (rt.stdinIsTTY) throw new InputError('no domain XML: give a FILE, or pipe the XML to stdin');
+    if (await rt.stdinIsTTY()) throw new InputError('no domain XML: give a FILE, or pipe the XML to stdin');
     return { xml: readOr(() => rt.readStdin(), 'stdin'), what: 'stdin' };
   }
   return { xml: readOr(() => rt.readFile(file), file), what: file };

@@ -1,24 +1,23 @@
 import * as fs from 'node:fs';
-import { isatty } from 'node:tty';
-import { execaBridge, loggerSyslog } from './host/commands.js';
+import { commandBridge, loggerSyslog } from './host/commands.js';
 import { rootedFs } from './host/fs.js';
 import { run } from './program.js';
 import type { Runtime } from './runtime.js';
 
-// The one place that binds the process, the file system and execa to the program.
+// The one place that binds the process, the file system and external commands to the program.
 function processRuntime(): Runtime {
   const env = process.env;
   return {
     argv: process.argv.slice(2),
     env,
     readStdin: () => readAll(0),
-    stdinIsTTY: isatty(0),
+    stdinIsTTY: () => isTerminal(0),
     stdout: (text) => writeAll(1, text),
     stderr: (text) => writeAll(2, text),
-    stdoutIsTTY: isatty(1),
+    stdoutIsTTY: () => isTerminal(1),
     readFile: (path) => fs.readFileSync(path, 'utf8'),
     hostFs: rootedFs,
-    bridge: execaBridge(env),
+    bridge: commandBridge(env),
     syslog: loggerSyslog(env),
   };
 }
@@ -54,4 +53,11 @@ function readAll(fd: number): string {
   }
 }
 
-process.exitCode = await run(processRuntime());
+// node:tty loads node:net; only the CLI asks, so it is loaded only then.
+async function isTerminal(fd: number): Promise<boolean> {
+  return (await import('node:tty')).isatty(fd);
+}
+
+void run(processRuntime()).then((code) => {
+  process.exitCode = code;
+});

@@ -1,6 +1,6 @@
 import type { HostFs } from './host/fs.js';
 
-// The result of one external command, success or failure alike (execa's shape, reduced).
+// The result of one external command: success and failure in one shape, as data.
 export interface CommandResult {
   exitCode: number | null; // null: it did not run to an exit (not found, killed, timed out)
   stdout: string;
@@ -19,10 +19,10 @@ export interface Runtime {
   argv: string[];
   env: Record<string, string | undefined>;
   readStdin(): string;
-  stdinIsTTY: boolean;
+  stdinIsTTY(): Promise<boolean>;
   stdout(text: string): void;
   stderr(text: string): void;
-  stdoutIsTTY: boolean;
+  stdoutIsTTY(): Promise<boolean>;
   readFile(path: string): string; // a file named on the command line, relative to the working directory
   hostFs(root: string): HostFs;
   bridge: BridgeRunner;

@@ -15,9 +15,9 @@ export interface PlanArgs {
 }
 
 // `mactable plan`: what the hook would do with this domain XML, one entry per <interface>.
-export function planCommand(rt: Runtime, args: PlanArgs): number {
+export async function planCommand(rt: Runtime, args: PlanArgs): Promise<number> {
   const settings = settingsFrom(rt, args);
-  const { xml, what } = readDomainXml(rt, args.file);
+  const { xml, what } = await readDomainXml(rt, args.file);
   const domain = parseDomain(xml, what);
   const plan = planDomain(domain, gatherFacts(domain, settings.host), configOrThrow(settings.config()));
   rt.stdout(args.json ? `${JSON.stringify(planJson(plan))}\n` : `${planText(plan)}\n`);

@@ -12,6 +12,7 @@ export type FdbOutcome = { changed: boolean } | { error: string };
 
 interface FdbEntry {
   mac?: unknown;
+  ifname?: unknown;
   master?: unknown;
   state?: unknown;
 }
@@ -19,26 +20,39 @@ interface FdbEntry {
 // Always `master static`: without a state iproute2 makes a local entry, which delivers the guest's frames to the host.
 const replace = ({ mac, tap }: FdbTarget): BatchCommand => ({ line: `fdb replace ${mac} dev ${tap} master static`, shows: false });
 const remove = ({ mac, tap }: FdbTarget): BatchCommand => ({ line: `fdb del ${mac} dev ${tap} master`, shows: false });
-const show = ({ bridge, tap }: FdbTarget): BatchCommand => ({ line: `fdb show br ${bridge} brport ${tap}`, shows: true });
+const show = (bridge: string): BatchCommand => ({ line: `fdb show br ${bridge}`, shows: true });
 
-// Whether a `fdb show br BR brport TAP` result holds MAC as a static entry of BR.
-export function hasStaticEntry(output: unknown, { mac, bridge }: FdbTarget): boolean {
+// Whether a `fdb show br BR` result holds MAC as a static entry on TAP, whose master is BR.
+export function hasStaticEntry(output: unknown, { mac, tap, bridge }: FdbTarget): boolean {
   return (
     Array.isArray(output) &&
-    output.some((entry: FdbEntry) => entry.mac === mac && entry.master === bridge && entry.state === 'static')
+    output.some((entry: FdbEntry) => entry.mac === mac && entry.ifname === tap && entry.master === bridge && entry.state === 'static')
   );
 }
 
-// The three results of each target in a batch laid out as [all before..., all changes..., all after...].
-function perTarget<T>(results: BatchResult[], count: number, decide: (before: BatchResult, change: BatchResult, after: BatchResult, i: number) => T): T[] {
-  return Array.from({ length: count }, (_, i) => decide(results[i] as BatchResult, results[count + i] as BatchResult, results[2 * count + i] as BatchResult, i));
+// One batch for all targets: the FDB of each bridge once before, one change per target, each FDB once after.
+// Two dumps per bridge, however many ports: the cost stays flat in the number of ports.
+async function batchAround(
+  bridge: BridgeRunner,
+  targets: FdbTarget[],
+  change: (target: FdbTarget) => BatchCommand,
+): Promise<{ before: BatchResult; change: BatchResult; after: BatchResult }[] | string> {
+  const bridges = [...new Set(targets.map((target) => target.bridge))];
+  const results = await runBatch(bridge, [...bridges.map(show), ...targets.map(change), ...bridges.map(show)]);
+  if (typeof results === 'string') return results;
+  const dump = (offset: number, target: FdbTarget) => results[offset + bridges.indexOf(target.bridge)] as BatchResult;
+  return targets.map((target, i) => ({
+    before: dump(0, target),
+    change: results[bridges.length + i] as BatchResult,
+    after: dump(bridges.length + targets.length, target),
+  }));
 }
 
 // Make each target's static entry present, in one `bridge` process: show, replace, show again to verify.
 export async function ensureFdbEntries(bridge: BridgeRunner, targets: FdbTarget[]): Promise<FdbOutcome[]> {
-  const results = await runBatch(bridge, [...targets.map(show), ...targets.map(replace), ...targets.map(show)]);
+  const results = await batchAround(bridge, targets, replace);
   if (typeof results === 'string') return targets.map(() => ({ error: `cannot add the static entry: ${results}` }));
-  return perTarget(results, targets.length, (before, change, after, i) => {
+  return results.map(({ before, change, after }, i) => {
     const target = targets[i] as FdbTarget;
     if (!change.ok) return { error: `cannot add the static entry: ${change.error}` };
     if (!after.ok) return { error: `cannot read the entry back: ${after.error}` };
@@ -49,9 +63,9 @@ export async function ensureFdbEntries(bridge: BridgeRunner, targets: FdbTarget[
 
 // Make each target's entry absent, in one `bridge` process: show, delete, show again to verify. Already absent is fine.
 export async function ensureNoFdbEntries(bridge: BridgeRunner, targets: FdbTarget[]): Promise<FdbOutcome[]> {
-  const results = await runBatch(bridge, [...targets.map(show), ...targets.map(remove), ...targets.map(show)]);
+  const results = await batchAround(bridge, targets, remove);
   if (typeof results === 'string') return targets.map(() => ({ error: `cannot delete the entry: ${results}` }));
-  return perTarget(results, targets.length, (before, change, after, i) => {
+  return results.map(({ before, change, after }, i) => {
     const target = targets[i] as FdbTarget;
     const existed = before.ok && hasStaticEntry(before.output, target);
     if (!change.ok && existed) return { error: `cannot delete the entry: ${change.error}` };

@@ -7,7 +7,9 @@ export interface HostFs {
   readText(path: string): string | null; // null: no such file
   readLink(path: string): string | null;
   exists(path: string): boolean;
-  writeText(path: string, text: string): void;
+  // Write `value` unless the file already holds it, then read it back, all through one descriptor
+  // (sysfs regenerates an attribute's text at offset 0). Null when the file is absent.
+  update(path: string, value: string): { before: string; after: string } | null;
   list(path: string): string[] | null; // null: no such directory
 }
 
@@ -23,6 +25,24 @@ export function absentAsNull<T>(read: () => T): T | null {
   }
 }
 
+// Read a small file from offset 0 through an open descriptor.
+function readAt(fd: number): string {
+  const buffer = Buffer.alloc(256);
+  return buffer.toString('utf8', 0, fs.readSync(fd, buffer, 0, buffer.length, 0));
+}
+
+function update(path: string, value: string): { before: string; after: string } {
+  const fd = fs.openSync(path, 'r+');
+  try {
+    const before = readAt(fd);
+    if (before.trim() === value) return { before, after: before };
+    fs.writeSync(fd, value, 0);
+    return { before, after: readAt(fd) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function rootedFs(root: string): HostFs {
   const at = (path: string) => (root === '/' ? path : `${root}${path}`);
   return {
@@ -30,7 +50,7 @@ export function rootedFs(root: string): HostFs {
     readText: (path) => absentAsNull(() => fs.readFileSync(at(path), 'utf8')),
     readLink: (path) => absentAsNull(() => fs.readlinkSync(at(path))),
     exists: (path) => fs.existsSync(at(path)),
-    writeText: (path, text) => fs.writeFileSync(at(path), text),
+    update: (path, value) => absentAsNull(() => update(at(path), value)),
     list: (path) => absentAsNull(() => fs.readdirSync(at(path))),
   };
 }

@@ -20,14 +20,14 @@ export function readPortFlag(host: HostFs, bridge: string, tap: string, flag: Po
 // Set a bridge port flag: read, write only when different, read back. True when it changed something.
 export function ensurePortFlag(host: HostFs, bridge: string, tap: string, flag: PortFlag, on: boolean): boolean {
   const step = `cannot turn ${FLAG_WORDS[flag]} ${on ? 'on' : 'off'}`;
-  const current = readPortFlag(host, bridge, tap, flag);
-  if (current === null) throw new HostError(`${step}: this kernel has no bridge port ${flag} control (it came with Linux 3.15)`);
-  if (current === on) return false;
+  const wanted = on ? '1' : '0';
+  let result: { before: string; after: string } | null;
   try {
-    host.writeText(brportAttr(bridge, tap, flag), on ? '1' : '0');
+    result = host.update(brportAttr(bridge, tap, flag), wanted);
   } catch (error) {
     throw new HostError(`${step}: ${osErrorText(error)}`);
   }
-  if (readPortFlag(host, bridge, tap, flag) !== on) throw new HostError(`${step}: it reads back as ${on ? 0 : 1}`);
-  return true;
+  if (result === null) throw new HostError(`${step}: this kernel has no bridge port ${flag} control (it came with Linux 3.15)`);
+  if (result.after.trim() !== wanted) throw new HostError(`${step}: it reads back as ${result.after.trim()}`);
+  return result.before.trim() !== wanted;
 }

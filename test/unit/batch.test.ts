@@ -8,7 +8,7 @@ const runner = (result: Partial<CommandResult>, calls: string[][] = []): BridgeR
   return { exitCode: 0, stdout: '', stderr: '', failure: null, ...result };
 };
 
-const entry = (mac: string, state = 'static', master = 'br0') => ({ mac, flags: [], master, state });
+const entry = (mac: string, state = 'static', master = 'br0', ifname = 'tap0') => ({ mac, ifname, flags: [], master, state });
 const TARGET = { mac: '52:54:00:00:00:01', tap: 'tap0', bridge: 'br0' };
 
 describe('runBatch: one bridge process, results matched back to commands', () => {
@@ -52,6 +52,7 @@ describe('what counts as a verified entry', () => {
     [[entry(TARGET.mac)], true],
     [[entry(TARGET.mac, 'permanent')], false],
     [[entry(TARGET.mac, 'static', 'br1')], false],
+    [[entry(TARGET.mac, 'static', 'br0', 'tap1')], false],
     [[entry('52:54:00:00:00:02')], false],
     [[], false],
     ['not a list', false],
@@ -67,8 +68,26 @@ describe('ensureFdbEntries: show, replace, show', () => {
     const calls: string[][] = [];
     await ensureFdbEntries(runner({ stdout: shows([], [entry(TARGET.mac)]) }, calls), [TARGET]);
     expect(calls[0]?.[4]).toBe(
-      'fdb show br br0 brport tap0\nfdb replace 52:54:00:00:00:01 dev tap0 master static\nfdb show br br0 brport tap0\n',
+      'fdb show br br0\nfdb replace 52:54:00:00:00:01 dev tap0 master static\nfdb show br br0\n',
     );
+  });
+
+  it('dumps each bridge once before and once after, however many ports', async () => {
+    const calls: string[][] = [];
+    const targets = ['tap0', 'tap1', 'tap2'].map((tap, i) => ({ mac: `52:54:00:00:00:0${i}`, tap, bridge: i < 2 ? 'br0' : 'br1' }));
+    const after = [...targets.map((t) => entry(t.mac, 'static', t.bridge, t.tap))];
+    const results = await ensureFdbEntries(runner({ stdout: `[]\n[]\n${JSON.stringify(after)}\n${JSON.stringify(after)}\n` }, calls), targets);
+    expect(calls[0]?.[4]?.split('\n')).toEqual([
+      'fdb show br br0',
+      'fdb show br br1',
+      'fdb replace 52:54:00:00:00:00 dev tap0 master static',
+      'fdb replace 52:54:00:00:00:01 dev tap1 master static',
+      'fdb replace 52:54:00:00:00:02 dev tap2 master static',
+      'fdb show br br0',
+      'fdb show br br1',
+      '',
+    ]);
+    expect(results).toEqual([{ changed: true }, { changed: true }, { changed: true }]);
   });
 
   it.each([

@@ -86,7 +86,7 @@ describe('nothing from the XML reaches a path before it is validated', () => {
       readText: absent,
       readLink: absent,
       exists: (path) => absent(path) !== null,
-      writeText: () => {
+      update: () => {
         throw new Error('no writes while planning');
       },
       list: absent,

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rootedFs, type HostFs } from '../../src/host/fs.js';
 import { ensurePortFlag } from '../../src/host/sysfs.js';
@@ -20,15 +20,15 @@ describe('ensurePortFlag: read, write only when different, read back', () => {
   it('writes 0 when the flag is on', () => {
     writeFileSync(`${brif()}/learning`, '1\n');
     expect(ensurePortFlag(host, 'br0', 'tap0', 'learning', false)).toBe(true);
-    expect(readFileSync(`${brif()}/learning`, 'utf8')).toBe('0');
+    expect(readFileSync(`${brif()}/learning`, 'utf8')).toBe('0\n'); // written at offset 0 over '1\n'
   });
 
   it('does not write when the flag already has the value', () => {
-    const writes: string[] = [];
     writeFileSync(`${brif()}/unicast_flood`, '0\n');
-    const spy: HostFs = { ...host, writeText: (path) => void writes.push(path) };
-    expect(ensurePortFlag(spy, 'br0', 'tap0', 'unicast_flood', false)).toBe(false);
-    expect(writes).toEqual([]);
+    utimesSync(`${brif()}/unicast_flood`, 1_000_000, 1_000_000);
+    expect(ensurePortFlag(host, 'br0', 'tap0', 'unicast_flood', false)).toBe(false);
+    expect(statSync(`${brif()}/unicast_flood`).mtimeMs).toBe(1_000_000_000);
+    expect(readFileSync(`${brif()}/unicast_flood`, 'utf8')).toBe('0\n');
   });
 
   it('says so when the kernel has no such control', () => {
@@ -39,7 +39,7 @@ describe('ensurePortFlag: read, write only when different, read back', () => {
 
   it('fails when the value does not read back', () => {
     writeFileSync(`${brif()}/unicast_flood`, '1\n');
-    const ignored: HostFs = { ...host, writeText: () => undefined };
+    const ignored: HostFs = { ...host, update: () => ({ before: '1\n', after: '1\n' }) };
     expect(() => ensurePortFlag(ignored, 'br0', 'tap0', 'unicast_flood', false)).toThrow('cannot turn unicast flooding off: it reads back as 1');
   });
 
@@ -47,7 +47,7 @@ describe('ensurePortFlag: read, write only when different, read back', () => {
     writeFileSync(`${brif()}/learning`, '1\n');
     const refusing: HostFs = {
       ...host,
-      writeText: () => {
+      update: () => {
         throw Object.assign(new Error("EPERM: operation not permitted, open '/sys/x'"), { code: 'EPERM' });
       },
     };
