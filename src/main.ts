@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { commandBridge, loggerSyslog } from './host/commands.js';
+import { commandBridge, loggerSyslog, runCommand } from './host/commands.js';
 import { rootedFs } from './host/fs.js';
 import { run } from './program.js';
 import type { Runtime } from './runtime.js';
@@ -18,6 +18,8 @@ function processRuntime(): Runtime {
     readFile: (path) => fs.readFileSync(path, 'utf8'),
     hostFs: rootedFs,
     bridge: commandBridge(env),
+    command: (file, args) => runCommand(file, args, '', env),
+    nodeVersion: process.versions.node,
     syslog: loggerSyslog(env),
   };
 }

@@ -26,5 +26,7 @@ export interface Runtime {
   readFile(path: string): string; // a file named on the command line, relative to the working directory
   hostFs(root: string): HostFs;
   bridge: BridgeRunner;
+  command(file: string, args: string[]): Promise<CommandResult>; // other host commands (doctor asks for versions)
+  nodeVersion: string;
   syslog: SyslogSink;
 }

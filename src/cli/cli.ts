@@ -2,7 +2,10 @@ import yargs from 'yargs';
 import pkg from '../../package.json' with { type: 'json' };
 import { InputError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
+import { doctorCommand } from './doctor-command.js';
 import { planCommand } from './plan-command.js';
+import { repairCommand } from './repair-command.js';
+import { statusCommand } from './status-command.js';
 
 // Parse the command line; yargs only parses and writes help, the commands run below.
 export async function runCli(rt: Runtime): Promise<number> {
@@ -12,15 +15,33 @@ export async function runCli(rt: Runtime): Promise<number> {
     return 0;
   }
   const args = parsed.args;
+  const where = { root: args.root, config: args.config };
+  const json = args.json === true;
+  const names = (args.names ?? []).map(String);
   switch (args._[0]) {
     case 'plan':
-      return planCommand(rt, { file: fileArg(args.file), root: args.root, config: args.config, json: args.json === true });
+      return planCommand(rt, { ...where, file: fileArg(args.file), json });
+    case 'status':
+      return statusCommand(rt, { ...where, names, json });
+    case 'repair':
+      return repairCommand(rt, { ...where, names, all: args.all === true, dryRun: args['dry-run'] === true });
+    case 'doctor':
+      return doctorCommand(rt, { ...where, json });
     default:
       throw new InputError(`unknown command ${String(args._[0])}: see mactable --help`);
   }
 }
 
-type Args = { _: (string | number)[]; file?: unknown; root?: string; config?: string; json?: boolean };
+type Args = {
+  _: (string | number)[];
+  file?: unknown;
+  names?: (string | number)[];
+  root?: string;
+  config?: string;
+  json?: boolean;
+  all?: boolean;
+  'dry-run'?: boolean;
+};
 
 // The positional is left untyped: yargs turns a lone '-' into `true` (or '' when typed as a string); it means stdin.
 function fileArg(file: unknown): string | undefined {
@@ -39,6 +60,23 @@ function parse(argv: string[]): Promise<{ args: Args; output: string }> {
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
         .example('$0 plan /run/libvirt/qemu/guest1.xml', 'the plan for a running guest')
         .example('virsh dumpxml guest1 | $0 plan --json -', 'the same from virsh, as JSON'),
+    )
+    .command('status [names..]', "each running guest's ports: the plan, the kernel's state, and a verdict: ok, drift or unmanaged", (y) =>
+      y
+        .positional('names', { describe: 'guests to show (default: every running guest)' })
+        .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+        .example('$0 status', 'every running guest; exit 1 when a port drifted (for cron or monitoring)')
+        .example('$0 status --json guest1', 'one guest, as JSON'),
+    )
+    .command('repair [names..]', 'apply the plan again to running guests (after hot-plug, a re-created bridge, manual changes)', (y) =>
+      y
+        .positional('names', { describe: 'guests to repair' })
+        .option('all', { type: 'boolean', default: false, describe: 'repair every running guest' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'print what drifted, change nothing' })
+        .example('$0 repair --all', 'every running guest; prints only what it changed'),
+    )
+    .command('doctor', 'check this host: Node.js, iproute2, kernel, libvirt, the installed hook, the config', (y) =>
+      y.option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
     )
     .command('hook qemu <name> <op> <subop> [extra]', "libvirt's qemu hook entry (domain XML on stdin)")
     .demandCommand(1, 'give a command')

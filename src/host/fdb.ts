@@ -10,11 +10,13 @@ export interface FdbTarget {
 
 export type FdbOutcome = { changed: boolean } | { error: string };
 
-interface FdbEntry {
+// An entry as `bridge -j fdb show` prints it.
+export interface FdbEntry {
   mac?: unknown;
   ifname?: unknown;
   master?: unknown;
   state?: unknown;
+  flags?: unknown;
 }
 
 // Always `master static`: without a state iproute2 makes a local entry, which delivers the guest's frames to the host.
@@ -22,12 +24,25 @@ const replace = ({ mac, tap }: FdbTarget): BatchCommand => ({ line: `fdb replace
 const remove = ({ mac, tap }: FdbTarget): BatchCommand => ({ line: `fdb del ${mac} dev ${tap} master`, shows: false });
 const show = (bridge: string): BatchCommand => ({ line: `fdb show br ${bridge}`, shows: true });
 
+// The entry for MAC on TAP, whose master is BR, in a `fdb show br BR` result, whatever its state.
+export function findEntry(output: unknown, { mac, tap, bridge }: FdbTarget): FdbEntry | undefined {
+  if (!Array.isArray(output)) return undefined;
+  return output.find((entry: FdbEntry) => entry.mac === mac && entry.ifname === tap && entry.master === bridge);
+}
+
 // Whether a `fdb show br BR` result holds MAC as a static entry on TAP, whose master is BR.
-export function hasStaticEntry(output: unknown, { mac, tap, bridge }: FdbTarget): boolean {
-  return (
-    Array.isArray(output) &&
-    output.some((entry: FdbEntry) => entry.mac === mac && entry.ifname === tap && entry.master === bridge && entry.state === 'static')
-  );
+export function hasStaticEntry(output: unknown, target: FdbTarget): boolean {
+  return findEntry(output, target)?.state === 'static';
+}
+
+// The FDB of each bridge, in one `bridge` process; a string when it could not be read.
+export async function readFdbs(bridge: BridgeRunner, bridges: string[]): Promise<Map<string, unknown> | string> {
+  const results = await runBatch(bridge, bridges.map(show));
+  if (typeof results === 'string') return results;
+  const failed = results.findIndex((result) => !result.ok);
+  const failure = results[failed];
+  if (failure && !failure.ok) return `cannot read the FDB of ${bridges[failed]}: ${failure.error}`;
+  return new Map(bridges.map((name, i) => [name, (results[i] as { output: unknown }).output]));
 }
 
 // One batch for all targets: the FDB of each bridge once before, one change per target, each FDB once after.

@@ -11,6 +11,7 @@ export interface HostFs {
   // (sysfs regenerates an attribute's text at offset 0). Null when the file is absent.
   update(path: string, value: string): { before: string; after: string } | null;
   list(path: string): string[] | null; // null: no such directory
+  stat(path: string): { mode: number; mtimeMs: number } | null;
 }
 
 const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
@@ -52,6 +53,7 @@ export function rootedFs(root: string): HostFs {
     exists: (path) => fs.existsSync(at(path)),
     update: (path, value) => absentAsNull(() => update(at(path), value)),
     list: (path) => absentAsNull(() => fs.readdirSync(at(path))),
+    stat: (path) => absentAsNull(() => fs.statSync(at(path))),
   };
 }
 

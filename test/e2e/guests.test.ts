@@ -150,6 +150,29 @@ describe.skipIf(!canRun('e2e tests (test/e2e)', isRoot ? null : 'they need root 
       await virsh('destroy', name);
     });
 
+    it('a hot-plugged NIC drifts until `mactable repair`; then status exits 0', async () => {
+      const name = `${ID}-hot`;
+      const [first, plugged] = [mac(4, 1), mac(4, 2)];
+      await lab.guest({ name, acpi: true, nics: [nic('bridge', first, `<source bridge='${LISTED}'/>`)] });
+      // No hook runs on hot-plug: the new port keeps the kernel's defaults.
+      await virsh('attach-interface', name, 'bridge', LISTED, '--mac', plugged, '--model', 'virtio', '--live');
+      const tap = (await tapsOf(name)).get(plugged) as string;
+      expect(await readPortState(hostExec, tap)).toEqual(ON);
+
+      const drifted = await mactable.run('status', '--json', name);
+      expect(drifted.code).toBe(1);
+      expect(JSON.parse(drifted.stdout).ports.map((p: { tap: string; verdict: string }) => [p.tap, p.verdict])).toEqual([
+        [(await tapsOf(name)).get(first), 'ok'],
+        [tap, 'drift'],
+      ]);
+
+      const repaired = await mactable.run('repair', name);
+      expect(repaired).toEqual({ code: 0, stdout: `${name}: ${tap} on ${LISTED}: learning off, unicast flooding off, static entry ${plugged} added`, stderr: '' });
+      expect(await readPortState(hostExec, tap)).toEqual(OFF);
+      expect((await mactable.run('status', name)).code).toBe(0);
+      await virsh('destroy', name);
+    });
+
     it('starts a guest untouched while the config names a bridge that does not exist', async () => {
       mactable.configure({ bridges: [`${ID}-nx`] });
       const name = `${ID}-nx`;

@@ -44,6 +44,12 @@ export class InstalledMactable {
     return result.stdout;
   }
 
+  // The installed `mactable` command, as an administrator runs it.
+  async run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const result = await execa(`${this.prefix}/bin/mactable`, args, { reject: false, timeout: 60_000 });
+    return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  }
+
   // The hook reads the config at every call: no reload needed.
   configure(config: unknown): void {
     writeFileSync(CONFIG, `${JSON.stringify(config)}\n`);

@@ -15,6 +15,8 @@ export interface FakeOptions {
   stdin?: string;
   env?: Record<string, string>;
   bridge?: (args: string[], input: string) => CommandResult;
+  command?: (file: string, args: string[]) => CommandResult;
+  nodeVersion?: string;
 }
 
 // Run the program in-process with injected stdin, env and a recording `bridge` and syslog.
@@ -39,6 +41,8 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
     readFile: (path) => readFileSync(path, 'utf8'),
     hostFs: rootedFs,
     bridge,
+    command: async (file, args) => options.command?.(file, args) ?? { exitCode: null, stdout: '', stderr: '', failure: `${file}: not in this test` },
+    nodeVersion: options.nodeVersion ?? '20.19.0',
     syslog,
   };
   result.code = await run(rt);

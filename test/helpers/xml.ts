@@ -13,3 +13,8 @@ ${nics.map((nic) => `    ${nic}`).join('\n')}
 export function bridgeNic(mac: string, bridge: string, tap: string): string {
   return `<interface type='bridge'><mac address='${mac}'/><source bridge='${bridge}'/><target dev='${tap}'/></interface>`;
 }
+
+// The daemon's status file for a running guest (<domstatus> around the live <domain>), as in /run/libvirt/qemu.
+export function statusDomain(nics: string[], name = 'guest1'): string {
+  return `<domstatus state='running' reason='booted' pid='4242'>\n  ${liveDomain(nics, name).replace(/\n/gu, '\n  ')}</domstatus>\n`;
+}

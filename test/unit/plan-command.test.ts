@@ -90,6 +90,7 @@ describe('nothing from the XML reaches a path before it is validated', () => {
         throw new Error('no writes while planning');
       },
       list: absent,
+      stat: absent,
     };
     gatherFacts(parseDomain(hostile, 'x'), recording);
     expect(paths).toEqual(['/run/libvirt/network/ok.xml', '/etc/libvirt/qemu/networks/ok.xml']);

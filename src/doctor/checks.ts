@@ -1,0 +1,231 @@
+import type { ConfigResult } from '../config.js';
+import { parseNetworkDef } from '../domain/network.js';
+import type { HostFs } from '../host/fs.js';
+import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
+import type { Runtime } from '../runtime.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  check: string;
+  status: CheckStatus;
+  detail: string;
+  fix: string | null;
+}
+
+export interface DoctorContext {
+  rt: Runtime;
+  host: HostFs;
+  config: ConfigResult;
+}
+
+const HOOKS = '/etc/libvirt/hooks';
+const HOOK_PATHS = [`${HOOKS}/qemu.d/mactable`, `${HOOKS}/qemu`];
+const MARKER = '# installed by mactable install.sh';
+const DAEMON_PIDS = ['/run/libvirtd.pid', '/run/virtqemud.pid', '/run/libvirt/virtqemud.pid'];
+
+const ok = (check: string, detail: string): Check => ({ check, status: 'ok', detail, fix: null });
+const warn = (check: string, detail: string, fix: string | null): Check => ({ check, status: 'warn', detail, fix });
+const fail = (check: string, detail: string, fix: string): Check => ({ check, status: 'fail', detail, fix });
+
+// Dotted versions compared as numbers: is `version` at least `minimum`?
+export function atLeast(version: string, minimum: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = minimum.split('.').map(Number);
+  for (let i = 0; i < b.length; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+// The Linux bridges of the host, and their ports.
+function bridges(host: HostFs): { name: string; ports: string[] }[] {
+  return (host.list(SYS_NET) ?? [])
+    .filter((name) => host.exists(bridgeDir(name)))
+    .sort()
+    .map((name) => ({ name, ports: host.list(`${SYS_NET}/${name}/brif`) ?? [] }));
+}
+
+export function nodeCheck({ rt }: DoctorContext): Check {
+  return atLeast(rt.nodeVersion, '20.19')
+    ? ok('Node.js', `${rt.nodeVersion}`)
+    : fail('Node.js', `${rt.nodeVersion} is older than 20.19`, 'install Node.js 20.19 or newer, then run ./install.sh again');
+}
+
+export async function bridgeCommandCheck({ rt }: DoctorContext): Promise<Check> {
+  const result = await rt.bridge(['-V'], '');
+  if (result.exitCode === 0) return ok('bridge command', result.stdout.trim());
+  return fail('bridge command', result.failure ?? (result.stderr.trim() || `exit ${result.exitCode}`), 'apt-get install iproute2');
+}
+
+export function portControlsCheck({ host }: DoctorContext): Check {
+  const ports = bridges(host).flatMap(({ name, ports: names }) => names.map((tap) => ({ bridge: name, tap })));
+  const port = ports[0];
+  if (port !== undefined) {
+    const present = host.exists(brportAttr(port.bridge, port.tap, 'learning')) && host.exists(brportAttr(port.bridge, port.tap, 'unicast_flood'));
+    return present
+      ? ok('port controls', 'bridge ports have learning and unicast_flood')
+      : fail('port controls', `${port.tap} on ${port.bridge} has no learning or unicast_flood control`, 'mactable needs Linux 3.15 or newer');
+  }
+  const release = host.readText('/proc/sys/kernel/osrelease')?.trim() ?? 'unknown';
+  return atLeast(release.split('-')[0] ?? '0', '3.15')
+    ? ok('port controls', `no bridge port to look at; Linux ${release} has them (since 3.15)`)
+    : fail('port controls', `Linux ${release} predates the bridge port learning and unicast_flood controls`, 'mactable needs Linux 3.15 or newer');
+}
+
+export function vlanFilteringCheck({ host }: DoctorContext): Check {
+  const all = bridges(host);
+  if (all.length === 0) return warn('VLAN filtering', 'cannot tell: no Linux bridge to look at', null);
+  if (all.some(({ name }) => host.exists(`${bridgeDir(name)}/vlan_filtering`))) return ok('VLAN filtering', 'available');
+  // Nothing to fix for mactable itself; the macTableManager check says what to do when a network needs it.
+  return warn('VLAN filtering', "not in this kernel: only an optimisation for mactable, but libvirt cannot start networks with macTableManager='libvirt' here", null);
+}
+
+export function hooksDirCheck({ host }: DoctorContext): Check {
+  return host.exists(HOOKS)
+    ? ok('hooks directory', HOOKS)
+    : fail('hooks directory', `${HOOKS} is missing`, 'install libvirt (apt-get install libvirt-daemon-system)');
+}
+
+// The installed hook: the file, and the Node.js and program it runs.
+function installedHook(host: HostFs): { path: string; text: string } | null {
+  for (const path of HOOK_PATHS) {
+    const text = host.readText(path);
+    if (text?.includes(MARKER)) return { path, text };
+  }
+  return null;
+}
+
+export function hookCheck({ host }: DoctorContext): Check {
+  const hook = installedHook(host);
+  if (hook === null) return fail('hook', `no mactable hook in ${HOOKS}`, 'run ./install.sh');
+  if (((host.stat(hook.path)?.mode ?? 0) & 0o111) === 0) return fail('hook', `${hook.path} is not executable`, `chmod 755 ${hook.path}`);
+  const exec = /^exec '([^']+)' '([^']+)' hook qemu/mu.exec(hook.text);
+  if (!exec) return fail('hook', `${hook.path} does not run mactable`, 'run ./install.sh again');
+  const node = exec[1] as string;
+  const program = exec[2] as string;
+  if (((host.stat(node)?.mode ?? 0) & 0o111) === 0) return fail('hook', `${hook.path} runs ${node}, which is missing or not executable`, 'run ./install.sh again');
+  if (!host.exists(program)) return fail('hook', `${hook.path} runs ${program}, which is missing`, 'run ./install.sh again');
+  return ok('hook', `${hook.path} runs ${node} ${program}`);
+}
+
+async function libvirtVersion(rt: Runtime): Promise<string | null> {
+  for (const daemon of ['libvirtd', 'virtqemud']) {
+    const result = await rt.command(daemon, ['--version']);
+    const version = result.exitCode === 0 ? /(\d+\.\d+\.\d+)\s*$/u.exec(result.stdout.trim())?.[1] : undefined;
+    if (version) return version;
+  }
+  return null;
+}
+
+export async function libvirtCheck({ rt, host }: DoctorContext): Promise<Check> {
+  const version = await libvirtVersion(rt);
+  if (version === null) return warn('libvirt', 'cannot tell the version: neither libvirtd --version nor virtqemud --version answers', null);
+  const hook = installedHook(host);
+  if (hook?.path.includes('/qemu.d/') && !atLeast(version, '6.5.0')) {
+    return fail('libvirt', `libvirt ${version} does not run hooks in qemu.d (6.5 and newer do)`, 'run ./install.sh again: it installs hooks/qemu for older libvirt');
+  }
+  return ok('libvirt', version);
+}
+
+// The daemon's start time, from its pid file and /proc (seconds since the epoch).
+function daemonStart(host: HostFs): { pid: string; started: number } | null {
+  for (const pidFile of DAEMON_PIDS) {
+    const pid = host.readText(pidFile)?.trim();
+    if (!pid || !/^\d+$/u.test(pid)) continue;
+    const stat = host.readText(`/proc/${pid}/stat`);
+    const bootTime = /^btime (\d+)$/mu.exec(host.readText('/proc/stat') ?? '')?.[1];
+    // Field 22 is the start time in clock ticks since boot (USER_HZ is 100 on Linux); the name in field 2 may hold spaces.
+    const ticks = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    if (bootTime && ticks) return { pid, started: Number(bootTime) + Number(ticks) / 100 };
+  }
+  return null;
+}
+
+export function reloadCheck({ host }: DoctorContext): Check {
+  const hook = installedHook(host);
+  const installed = hook ? host.stat(hook.path)?.mtimeMs : undefined;
+  if (!hook || installed === undefined) return ok('daemon has the hook', 'no hook to compare with');
+  const daemon = daemonStart(host);
+  if (daemon === null) return warn('daemon has the hook', 'cannot tell: no running libvirtd or virtqemud found', null);
+  if (daemon.started * 1000 >= installed) return ok('daemon has the hook', `the daemon (pid ${daemon.pid}) started after the hook was installed`);
+  return warn(
+    'daemon has the hook',
+    `the daemon (pid ${daemon.pid}) started before the hook was installed; it runs the hook only if it was reloaded since, which cannot be seen from outside`,
+    `systemctl reload libvirtd (or virtqemud), or kill -HUP ${daemon.pid}`,
+  );
+}
+
+export function configCheck({ config }: DoctorContext): Check {
+  if (!('config' in config)) return fail('config', config.problem, 'correct the file: every problem is listed above');
+  const { source, found, bridges: b, networks, onError } = config.config;
+  if (!found) {
+    return warn('config', `no ${source}: only networks with macTableManager='libvirt' are managed`, `write ${DEFAULT_CONFIG} (install.sh puts an example there)`);
+  }
+  return ok('config', `${source}: ${b.length} bridge and ${networks.length} network entries, onError ${onError}`);
+}
+
+const GLOB = /[*?[\\]/u;
+
+export function configuredBridgesCheck({ host, config }: DoctorContext): Check {
+  if (!('config' in config) || config.config.bridges.length === 0) return ok('configured bridges', 'none listed');
+  const existing = bridges(host).map(({ name }) => name);
+  const problems: string[] = [];
+  let broken = false;
+  for (const { pattern, regex } of config.config.bridges) {
+    if (GLOB.test(pattern)) {
+      if (!existing.some((name) => regex.test(name))) problems.push(`no bridge matches '${pattern}'`);
+    } else if (!host.exists(`${SYS_NET}/${pattern}`)) problems.push(`bridge ${pattern} does not exist`);
+    else if (!existing.includes(pattern)) {
+      broken = true;
+      problems.push(`${pattern} is not a Linux bridge`);
+    }
+  }
+  if (problems.length === 0) return ok('configured bridges', config.config.bridges.map(({ pattern }) => pattern).join(', '));
+  const fix = `correct "bridges" in ${config.config.source}`;
+  return broken ? fail('configured bridges', problems.join('; '), fix) : warn('configured bridges', problems.join('; '), fix);
+}
+
+// libvirt networks (defined or running) with <bridge macTableManager='libvirt'/>.
+function libvirtManagedNetworks(host: HostFs): string[] {
+  const names = new Set<string>();
+  for (const dir of [NETWORK_CONFIG, RUN_NETWORK]) {
+    for (const file of (host.list(dir) ?? []).filter((name) => name.endsWith('.xml'))) {
+      try {
+        const text = host.readText(`${dir}/${file}`);
+        if (text !== null && parseNetworkDef(text, file).macTableManager === 'libvirt') names.add(file.slice(0, -4));
+      } catch {
+        // A file that is not a network definition says nothing about macTableManager.
+      }
+    }
+  }
+  return [...names].sort();
+}
+
+export function libvirtManagedCheck(context: DoctorContext): Check {
+  const networks = libvirtManagedNetworks(context.host);
+  if (networks.length === 0) return ok("macTableManager='libvirt'", 'no libvirt network uses it');
+  const list = networks.join(', ');
+  if (vlanFilteringCheck(context).status === 'ok') {
+    return ok("macTableManager='libvirt'", `${list}: libvirt manages their ports itself, mactable re-applies the same`);
+  }
+  return warn(
+    "macTableManager='libvirt'",
+    `${list}: libvirt cannot start these without bridge VLAN filtering`,
+    `list them under "networks" in mactable.json and drop macTableManager='libvirt' from them`,
+  );
+}
+
+export const CHECKS = [
+  nodeCheck,
+  bridgeCommandCheck,
+  portControlsCheck,
+  vlanFilteringCheck,
+  hooksDirCheck,
+  hookCheck,
+  libvirtCheck,
+  reloadCheck,
+  configCheck,
+  configuredBridgesCheck,
+  libvirtManagedCheck,
+];
