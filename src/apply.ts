@@ -1,5 +1,5 @@
 import { describe } from './errors.js';
-import { ensureFdbEntries, ensureNoFdbEntries, type FdbOutcome, type FdbTarget } from './host/fdb.js';
+import { ensureFdbEntries, ensureNoFdbEntries, type EntryOptions, type FdbOutcome, type FdbTarget } from './host/fdb.js';
 import type { HostFs } from './host/fs.js';
 import { masterOf, portProblem } from './host/port-checks.js';
 import { netDevice } from './host/paths.js';
@@ -35,19 +35,19 @@ function setFlags(host: HostFs, outcome: PortOutcome, on: boolean): void {
   }
 }
 
-function record(outcomes: PortOutcome[], results: FdbOutcome[], change: (port: ManagedPort) => string): void {
+function record(outcomes: PortOutcome[], results: FdbOutcome[]): void {
   outcomes.forEach((outcome, i) => {
     const result = results[i] as FdbOutcome;
     if ('error' in result) outcome.failure = result.error;
-    else if (result.changed) outcome.changes.push(change(outcome.port));
+    else outcome.changes.push(...result.changes);
   });
 }
 
 const target = ({ port }: PortOutcome): FdbTarget => ({ mac: port.mac, tap: port.tap, bridge: port.bridge });
 
 // Apply every managed port: checks, learning and unicast flooding off through sysfs, then all
-// static FDB entries through a single `bridge` process. Never throws past a port.
-export async function applyPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[]): Promise<PortOutcome[]> {
+// static FDB entries (and port locks) through a single `bridge` process. Never throws past a port.
+export async function applyPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[], options: EntryOptions): Promise<PortOutcome[]> {
   const outcomes = ports.map((port): PortOutcome => ({ port, changes: [], failure: null, note: null }));
   const ready = outcomes.filter((outcome) =>
     step(outcome, () => {
@@ -55,11 +55,11 @@ export async function applyPorts(host: HostFs, bridge: BridgeRunner, ports: Mana
       if (outcome.failure === null) setFlags(host, outcome, false);
     }),
   );
-  if (ready.length > 0) record(ready, await ensureFdbEntries(bridge, ready.map(target)), (port) => `static entry ${port.mac} added`);
+  if (ready.length > 0) record(ready, await ensureFdbEntries(bridge, ready.map(target), options));
   return outcomes;
 }
 
-// Undo for taps that outlive the guest: learning and unicast flooding back on, the entry deleted.
+// Undo for taps that outlive the guest: learning and unicast flooding back on, the entry deleted, the port unlocked.
 // A tap already gone, or moved to another bridge, is left as it is.
 export async function undoPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[]): Promise<PortOutcome[]> {
   const outcomes = ports.map((port): PortOutcome => ({ port, changes: [], failure: null, note: null }));
@@ -71,6 +71,6 @@ export async function undoPorts(host: HostFs, bridge: BridgeRunner, ports: Manag
       else setFlags(host, outcome, true);
     }) && outcome.note === null,
   );
-  if (ready.length > 0) record(ready, await ensureNoFdbEntries(bridge, ready.map(target)), (port) => `entry ${port.mac} deleted`);
+  if (ready.length > 0) record(ready, await ensureNoFdbEntries(bridge, ready.map(target)));
   return outcomes;
 }

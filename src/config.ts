@@ -1,5 +1,5 @@
 import { InputError } from './errors.js';
-import { osErrorText } from './host/fs.js';
+import { osErrorText, type HostFs } from './host/fs.js';
 import { compileGlob } from './plan/glob.js';
 
 export type OnError = 'fail' | 'warn';
@@ -13,15 +13,21 @@ export interface Config {
   bridges: NamePattern[];
   networks: NamePattern[];
   onError: OnError;
+  timeout: number; // seconds for one whole invocation, every command included
+  sticky: boolean; // static entries do not move to another port that shows the MAC
+  lockPorts: boolean; // guest ports drop frames whose source MAC has no entry on them
   source: string; // the file as the administrator knows it, for reasons and messages
   found: boolean; // false: no file, every list empty
 }
 
-const KEYS = ['bridges', 'networks', 'onError'] as const;
+const KEYS = ['bridges', 'networks', 'onError', 'timeout', 'sticky', 'lockPorts'] as const;
+export const DEFAULT_TIMEOUT = 10;
+const DEFAULTS = { onError: 'fail', timeout: DEFAULT_TIMEOUT, sticky: false, lockPorts: false } as const;
+const MAX_TIMEOUT = 300;
 const COMMENT = '//'; // npm's convention for comments in JSON: a string or a list of strings
 
 export function emptyConfig(source: string): Config {
-  return { bridges: [], networks: [], onError: 'fail', source, found: false };
+  return { bridges: [], networks: [], ...DEFAULTS, source, found: false };
 }
 
 // A config, or the one-line problem with it and the onError it asks for if that much is readable.
@@ -48,13 +54,19 @@ export function checkConfig(text: string, source: string): ConfigResult {
   if (!lines.every((line) => typeof line === 'string')) problems.push(`${COMMENT}: comments must be a string or a list of strings`);
   const bridges = patterns(rawConfig, 'bridges', problems);
   const networks = patterns(rawConfig, 'networks', problems);
-  const onError = rawConfig.onError ?? 'fail';
+  const onError = rawConfig.onError ?? DEFAULTS.onError;
   const validOnError = onError === 'fail' || onError === 'warn' ? onError : null;
   if (validOnError === null) problems.push(`onError: must be "fail" or "warn", not ${JSON.stringify(onError)}`);
+  const timeout = rawConfig.timeout ?? DEFAULTS.timeout;
+  if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= MAX_TIMEOUT)) {
+    problems.push(`timeout: must be a number of seconds above 0 and at most ${MAX_TIMEOUT}, not ${describeJson(timeout)}`);
+  }
+  const sticky = flag(rawConfig, 'sticky', problems);
+  const lockPorts = flag(rawConfig, 'lockPorts', problems);
   if (problems.length > 0 || validOnError === null) {
     return { problem: `invalid config ${source}: ${problems.join('; ')}`, onError: validOnError };
   }
-  return { config: { bridges, networks, onError: validOnError, source, found: true } };
+  return { config: { bridges, networks, onError: validOnError, timeout: timeout as number, sticky, lockPorts, source, found: true } };
 }
 
 // The config, or an InputError with its problem.
@@ -65,6 +77,13 @@ export function configOrThrow(result: ConfigResult): Config {
 
 export function parseConfig(text: string, source: string): Config {
   return configOrThrow(checkConfig(text, source));
+}
+
+function flag(raw: Record<string, unknown>, key: 'sticky' | 'lockPorts', problems: string[]): boolean {
+  const value = raw[key] ?? DEFAULTS[key];
+  if (typeof value === 'boolean') return value;
+  problems.push(`${key}: must be true or false, not ${describeJson(value)}`);
+  return false;
 }
 
 function patterns(raw: Record<string, unknown>, key: 'bridges' | 'networks', problems: string[]): NamePattern[] {
@@ -91,25 +110,26 @@ function patterns(raw: Record<string, unknown>, key: 'bridges' | 'networks', pro
 function describeJson(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
-  return typeof value === 'string' ? JSON.stringify(value) : `a ${typeof value}`;
+  return typeof value === 'string' || typeof value === 'number' ? JSON.stringify(value) : `a ${typeof value}`;
 }
 
-// Read, parse and validate the config. A missing default file means empty lists;
-// a file named explicitly (--config, MACTABLE_CONFIG) must exist.
-export function readConfig(
-  readText: (path: string) => string | null,
-  path: string,
-  source: string,
-  explicit: boolean,
-): ConfigResult {
+// Read, parse and validate the config. A missing default file means empty lists; a file named
+// explicitly (--config, MACTABLE_CONFIG) must exist. One that others may write is refused:
+// it decides what a root hook does to the host's bridges.
+export function readConfig(file: Pick<HostFs, 'readText' | 'stat'>, path: string, source: string, explicit: boolean): ConfigResult {
   let text: string | null;
+  let mode: number | undefined;
   try {
-    text = readText(path);
+    text = file.readText(path);
+    mode = file.stat(path)?.mode;
   } catch (error) {
     return { problem: `cannot read config ${source}: ${osErrorText(error)}`, onError: null };
   }
   if (text === null) {
     return explicit ? { problem: `cannot read config ${source}: no such file`, onError: null } : { config: emptyConfig(source) };
+  }
+  if (mode !== undefined && (mode & 0o002) !== 0) {
+    return { problem: `config ${source} is writable by others (mode ${(mode & 0o777).toString(8)}): run chmod o-w ${source}`, onError: null };
   }
   return checkConfig(text, source);
 }

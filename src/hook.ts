@@ -1,5 +1,5 @@
 import { applyPorts, undoPorts, type PortOutcome } from './apply.js';
-import type { OnError } from './config.js';
+import { DEFAULT_TIMEOUT, type OnError } from './config.js';
 import { parseDomain } from './domain/parse.js';
 import { describe, EXIT, exitCodeOf } from './errors.js';
 import { gatherFacts } from './host/gather.js';
@@ -8,6 +8,7 @@ import { managedPorts, planDomain } from './plan/plan.js';
 import { outcomeLine, syslogLines } from './report.js';
 import type { Runtime } from './runtime.js';
 import { settingsFrom } from './settings.js';
+import { withTimeBound, type Bounded } from './time-bound.js';
 
 // What the qemu hook does per libvirt operation. `strict`: a failure may fail the operation
 // (only `started`: on reconnect a non-zero exit makes libvirt kill the running guest).
@@ -31,12 +32,14 @@ export async function runHook(rt: Runtime): Promise<number> {
   const action = ACTIONS[`${op} ${subop}`];
   if (action === undefined) return EXIT.ok;
   const guest = printable(name);
+  const started = rt.now();
   let onError: OnError = 'fail';
+  let bounded = withTimeBound(rt, DEFAULT_TIMEOUT, started);
   const warnOnly = () => !action.strict || onError === 'warn';
   const say = async (problem: string) => {
     const text = `${guest}: ${problem}`;
     rt.stderr(`mactable: ${warnOnly() ? 'warning: ' : ''}${text}\n`);
-    await rt.syslog([{ level: warnOnly() ? 'warning' : 'err', text: `${text} (${op})` }]);
+    await bounded.syslog([{ level: warnOnly() ? 'warning' : 'err', text: `${text} (${op})` }]);
   };
 
   try {
@@ -47,12 +50,16 @@ export async function runHook(rt: Runtime): Promise<number> {
       await say(config.problem);
       return warnOnly() ? EXIT.ok : EXIT.input;
     }
-    onError = config.config.onError;
+    const { onError: configured, timeout, sticky, lockPorts } = config.config;
+    onError = configured;
+    bounded = withTimeBound(rt, timeout, started);
     const domain = parseDomain(rt.readStdin(), 'stdin');
     const ports = managedPorts(planDomain(domain, gatherFacts(domain, settings.host), config.config));
     if (ports.length === 0) return EXIT.ok;
-    const outcomes = await (action.undo ? undoPorts : applyPorts)(settings.host, rt.bridge, ports);
-    await report(rt, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly());
+    const outcomes = action.undo
+      ? await undoPorts(settings.host, bounded.bridge, ports)
+      : await applyPorts(settings.host, bounded.bridge, ports, { sticky, lock: lockPorts });
+    await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly());
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
   } catch (error) {
     await say(describe(error));
@@ -61,12 +68,11 @@ export async function runHook(rt: Runtime): Promise<number> {
 }
 
 // Every port on stderr (libvirt shows it when the start fails: nothing half-done silently), changes and failures in syslog.
-async function report(rt: Runtime, guest: string, op: string, outcomes: PortOutcome[], idle: string, warnOnly: boolean): Promise<void> {
+async function report(rt: Runtime, bounded: Bounded, guest: string, op: string, outcomes: PortOutcome[], idle: string, warnOnly: boolean): Promise<void> {
   for (const outcome of outcomes) {
     const warning = outcome.failure !== null && warnOnly ? 'warning: ' : '';
     rt.stderr(`mactable: ${warning}${outcomeLine(guest, outcome, idle)}\n`);
   }
-  const lines = syslogLines(guest, outcomes, idle, warnOnly ? 'warning' : 'err').map((line) => ({ ...line, text: `${line.text} (${op})` }));
-  const problem = await rt.syslog(lines);
+  const problem = await bounded.syslog(syslogLines(guest, outcomes, idle, warnOnly ? 'warning' : 'err', op));
   if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
 }

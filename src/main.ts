@@ -4,6 +4,9 @@ import { rootedFs } from './host/fs.js';
 import { run } from './program.js';
 import type { Runtime } from './runtime.js';
 
+// Version queries and the like, outside any configured bound.
+const COMMAND_TIMEOUT_MS = 10_000;
+
 // The one place that binds the process, the file system and external commands to the program.
 function processRuntime(): Runtime {
   const env = process.env;
@@ -18,8 +21,9 @@ function processRuntime(): Runtime {
     readFile: (path) => fs.readFileSync(path, 'utf8'),
     hostFs: rootedFs,
     bridge: commandBridge(env),
-    command: (file, args) => runCommand(file, args, '', env),
+    command: (file, args) => runCommand(file, args, '', env, COMMAND_TIMEOUT_MS),
     nodeVersion: process.versions.node,
+    now: () => Date.now(),
     syslog: loggerSyslog(env),
   };
 }

@@ -1,8 +1,6 @@
 import type { PortOutcome } from './apply.js';
 import { printable } from './names.js';
-import type { SyslogSink } from './runtime.js';
-
-type Line = Parameters<SyslogSink>[0][number];
+import type { LogLine } from './runtime.js';
 
 // One line per port, naming guest, tap, bridge and what happened: the same words for stderr and the system log.
 export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): string {
@@ -13,9 +11,9 @@ export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): 
   return `${subject}: ${changes.length > 0 ? changes.join(', ') : idle}`;
 }
 
-// The system log gets every change and every failure; ports already in place are not news.
-export function syslogLines(guest: string, outcomes: PortOutcome[], idle: string, failureLevel: 'err' | 'warning'): Line[] {
+// The system log gets every change and every failure, with the operation that made it; ports already in place are not news.
+export function syslogLines(guest: string, outcomes: PortOutcome[], idle: string, failureLevel: 'err' | 'warning', operation: string): LogLine[] {
   return outcomes
     .filter((outcome) => outcome.failure !== null || outcome.changes.length > 0)
-    .map((outcome) => ({ level: outcome.failure === null ? 'info' : failureLevel, text: outcomeLine(guest, outcome, idle) }));
+    .map((outcome) => ({ level: outcome.failure === null ? 'info' : failureLevel, text: `${outcomeLine(guest, outcome, idle)} (${operation})` }));
 }

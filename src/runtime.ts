@@ -8,11 +8,19 @@ export interface CommandResult {
   failure: string | null; // why it did not run or was stopped, in plain words
 }
 
-// Runs `bridge` with the given arguments and stdin; never throws.
+// Runs `bridge` with the given arguments and stdin within a time bound; never throws.
+export type TimedBridge = (args: string[], input: string, timeoutMs: number) => Promise<CommandResult>;
+
+// `bridge` with its time bound already applied: what the host modules use.
 export type BridgeRunner = (args: string[], input: string) => Promise<CommandResult>;
 
-// Sends lines to the system log with tag `mactable`; never throws, reports failure as a string.
-export type SyslogSink = (lines: { level: 'info' | 'warning' | 'err'; text: string }[]) => Promise<string | null>;
+export interface LogLine {
+  level: 'info' | 'warning' | 'err';
+  text: string;
+}
+
+// Sends lines to the system log with tag `mactable` within a time bound; never throws, reports failure as a string.
+export type SyslogSink = (lines: LogLine[], timeoutMs: number) => Promise<string | null>;
 
 // Everything the program touches, bound to the real process only in main.ts (tests pass their own).
 export interface Runtime {
@@ -25,8 +33,9 @@ export interface Runtime {
   stdoutIsTTY(): Promise<boolean>;
   readFile(path: string): string; // a file named on the command line, relative to the working directory
   hostFs(root: string): HostFs;
-  bridge: BridgeRunner;
+  bridge: TimedBridge;
   command(file: string, args: string[]): Promise<CommandResult>; // other host commands (doctor asks for versions)
   nodeVersion: string;
+  now(): number; // milliseconds, for time bounds
   syslog: SyslogSink;
 }

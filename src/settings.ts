@@ -1,6 +1,6 @@
 import { readConfig, type ConfigResult } from './config.js';
 import { InputError } from './errors.js';
-import { absentAsNull, type HostFs } from './host/fs.js';
+import type { HostFs } from './host/fs.js';
 import { DEFAULT_CONFIG } from './host/paths.js';
 import type { Runtime } from './runtime.js';
 
@@ -16,9 +16,10 @@ export function settingsFrom(rt: Runtime, flags: { root?: string | undefined; co
   const host = rt.hostFs(root);
   if (root !== '/' && !host.exists('/')) throw new InputError(`root directory ${rawRoot} does not exist`);
   const explicit = flags.config ?? rt.env.MACTABLE_CONFIG;
+  // A config named explicitly is a path as the administrator typed it, not one below the root.
   const config = explicit
-    ? () => readConfig((path) => absentAsNull(() => rt.readFile(path)), explicit, explicit, true)
-    : () => readConfig(host.readText, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, false);
+    ? () => readConfig(rt.hostFs('/'), explicit, explicit, true)
+    : () => readConfig(host, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, false);
   return { host, config };
 }
 

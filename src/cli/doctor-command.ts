@@ -1,6 +1,8 @@
 import { CHECKS, type Check } from '../doctor/checks.js';
 import type { Runtime } from '../runtime.js';
+import { DEFAULT_TIMEOUT } from '../config.js';
 import { settingsFrom } from '../settings.js';
+import { withTimeBound } from '../time-bound.js';
 import { paintRows } from './paint.js';
 import { renderTable } from './table.js';
 
@@ -13,7 +15,9 @@ export interface DoctorArgs {
 // `mactable doctor`: every check ok, warn or fail, with a one-line fix; exit 1 when one fails.
 export async function doctorCommand(rt: Runtime, args: DoctorArgs): Promise<number> {
   const settings = settingsFrom(rt, args);
-  const context = { rt, host: settings.host, config: settings.config() };
+  const config = settings.config();
+  const bridge = withTimeBound(rt, 'config' in config ? config.config.timeout : DEFAULT_TIMEOUT).bridge;
+  const context = { rt, host: settings.host, config, bridge };
   const checks: Check[] = [];
   for (const check of CHECKS) checks.push(await check(context));
   const failed = checks.some((check) => check.status === 'fail');

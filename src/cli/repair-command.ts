@@ -6,6 +6,7 @@ import { outcomeLine, syslogLines } from '../report.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
+import { withTimeBound } from '../time-bound.js';
 import { portStatuses } from './status-command.js';
 
 export interface RepairArgs {
@@ -27,17 +28,18 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
     return 0;
   }
   const settings = settingsFrom(rt, args);
+  const config = configOrThrow(settings.config());
+  const bounded = withTimeBound(rt, config.timeout);
   let failed = false;
-  for (const plan of planRunningGuests(settings.host, configOrThrow(settings.config()), args.names)) {
-    const outcomes = await applyPorts(settings.host, rt.bridge, managedPorts(plan));
+  for (const plan of planRunningGuests(settings.host, config, args.names)) {
+    const outcomes = await applyPorts(settings.host, bounded.bridge, managedPorts(plan), { sticky: config.sticky, lock: config.lockPorts });
     for (const outcome of outcomes) {
       if (outcome.failure !== null) {
         failed = true;
         rt.stderr(`mactable: ${outcomeLine(plan.domain, outcome, '')}\n`);
       } else if (outcome.changes.length > 0) rt.stdout(`${outcomeLine(plan.domain, outcome, '')}\n`);
     }
-    const lines = syslogLines(plan.domain, outcomes, '', 'err').map((line) => ({ ...line, text: `${line.text} (repair)` }));
-    const problem = await rt.syslog(lines);
+    const problem = await bounded.syslog(syslogLines(plan.domain, outcomes, '', 'err', 'repair'));
     if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
   }
   return failed ? 1 : 0;

@@ -6,6 +6,7 @@ import type { ManagedPort, PortPlan } from '../plan/plan.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
+import { withTimeBound } from '../time-bound.js';
 import { paintRows } from './paint.js';
 import { renderTable } from './table.js';
 
@@ -37,14 +38,16 @@ function portRef({ mac, tap, bridge }: PortPlan): PortRef | null {
 // Every NIC of the running guests (all, or the named ones) with its verdict; the FDBs are read in one `bridge` process.
 export async function portStatuses(rt: Runtime, args: Omit<StatusArgs, 'json'>): Promise<PortStatus[]> {
   const settings = settingsFrom(rt, args);
-  const plans = planRunningGuests(settings.host, configOrThrow(settings.config()), args.names);
+  const config = configOrThrow(settings.config());
+  const plans = planRunningGuests(settings.host, config, args.names);
   const ports = plans.flatMap((plan) => plan.ports.map((port) => ({ guest: plan.domain, port, ref: portRef(port) })));
   const refs = ports.flatMap(({ ref }) => (ref ? [ref] : []));
-  const states = await observePorts(settings.host, rt.bridge, refs);
+  const states = await observePorts(settings.host, withTimeBound(rt, config.timeout).bridge, refs);
+  const options = { sticky: config.sticky, lock: config.lockPorts };
   return ports.map(({ guest, port, ref }) => {
     const state = ref ? (states[refs.indexOf(ref)] as PortState) : null;
     if (!port.manage) return { guest, port, state, verdict: 'unmanaged', drift: [] };
-    const drift = driftOf(port as ManagedPort, state as PortState);
+    const drift = driftOf(port as ManagedPort, state as PortState, options);
     return { guest, port, state, verdict: drift.length > 0 ? 'drift' : 'ok', drift };
   });
 }

@@ -2,7 +2,7 @@ import type { ConfigResult } from '../config.js';
 import { parseNetworkDef } from '../domain/network.js';
 import type { HostFs } from '../host/fs.js';
 import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
-import type { Runtime } from '../runtime.js';
+import type { BridgeRunner, Runtime } from '../runtime.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -17,6 +17,7 @@ export interface DoctorContext {
   rt: Runtime;
   host: HostFs;
   config: ConfigResult;
+  bridge: BridgeRunner;
 }
 
 const HOOKS = '/etc/libvirt/hooks';
@@ -52,8 +53,8 @@ export function nodeCheck({ rt }: DoctorContext): Check {
     : fail('Node.js', `${rt.nodeVersion} is older than 20.19`, 'install Node.js 20.19 or newer, then run ./install.sh again');
 }
 
-export async function bridgeCommandCheck({ rt }: DoctorContext): Promise<Check> {
-  const result = await rt.bridge(['-V'], '');
+export async function bridgeCommandCheck({ bridge }: DoctorContext): Promise<Check> {
+  const result = await bridge(['-V'], '');
   if (result.exitCode === 0) return ok('bridge command', result.stdout.trim());
   return fail('bridge command', result.failure ?? (result.stderr.trim() || `exit ${result.exitCode}`), 'apt-get install iproute2');
 }
@@ -216,6 +217,42 @@ export function libvirtManagedCheck(context: DoctorContext): Check {
   );
 }
 
+// Sticky entries and locked ports, tried on a bridge in a throwaway network namespace (nothing of the host's is touched).
+async function probeSupport(rt: Runtime): Promise<{ sticky: boolean; locked: boolean } | string> {
+  const ns = `mactable-doctor-${rt.now().toString(36)}`;
+  const run = (file: string, ...args: string[]) => rt.command(file, args);
+  const made = await run('ip', 'netns', 'add', ns);
+  if (made.exitCode !== 0) return made.failure ?? made.stderr.trim();
+  try {
+    const steps = [
+      ['link', 'add', 'name', 'probe-br', 'type', 'bridge'],
+      ['link', 'add', 'name', 'probe-p', 'type', 'veth', 'peer', 'name', 'probe-q'],
+      ['link', 'set', 'dev', 'probe-p', 'master', 'probe-br'],
+    ];
+    for (const args of steps) {
+      const step = await run('ip', '-n', ns, ...args);
+      if (step.exitCode !== 0) return step.failure ?? step.stderr.trim();
+    }
+    const sticky = await run('bridge', '-n', ns, 'fdb', 'add', '02:00:00:00:00:01', 'dev', 'probe-p', 'master', 'static', 'sticky');
+    const locked = await run('bridge', '-n', ns, 'link', 'set', 'dev', 'probe-p', 'locked', 'on');
+    return { sticky: sticky.exitCode === 0, locked: locked.exitCode === 0 };
+  } finally {
+    await run('ip', 'netns', 'del', ns);
+  }
+}
+
+export async function beyondLibvirtCheck({ rt, config }: DoctorContext): Promise<Check> {
+  const name = 'sticky and lockPorts';
+  const support = await probeSupport(rt);
+  if (typeof support === 'string') return warn(name, `cannot tell: a test namespace could not be made (${support})`, null);
+  const wanted = 'config' in config ? config.config : { sticky: false, lockPorts: false };
+  const missing = [...(support.sticky ? [] : ['sticky FDB entries']), ...(support.locked ? [] : ['locked bridge ports'])];
+  if (missing.length === 0) return ok(name, 'this kernel and iproute2 support sticky entries and locked ports');
+  const needed = (!support.sticky && wanted.sticky) || (!support.locked && wanted.lockPorts);
+  const detail = `this kernel or iproute2 lacks ${missing.join(' and ')}`;
+  return needed ? fail(name, detail, 'turn the option off in mactable.json, or upgrade the kernel and iproute2') : ok(name, `${detail} (not asked for)`);
+}
+
 export const CHECKS = [
   nodeCheck,
   bridgeCommandCheck,
@@ -228,4 +265,5 @@ export const CHECKS = [
   configCheck,
   configuredBridgesCheck,
   libvirtManagedCheck,
+  beyondLibvirtCheck,
 ];

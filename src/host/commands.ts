@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import type { BridgeRunner, CommandResult, SyslogSink } from '../runtime.js';
+import type { CommandResult, SyslogSink, TimedBridge } from '../runtime.js';
 
 // libvirt runs hooks with its own PATH, which may lack the sbin directories iproute2 lives in.
 const SBIN = ['/usr/sbin', '/sbin'];
-const TIMEOUT_MS = 10_000;
 
 type Env = Record<string, string | undefined>;
+
+// The failure of a command stopped at its time bound; the bound's owner says which bound.
+export const TIMED_OUT = 'timed out';
 
 function commandEnv(env: Env): Record<string, string> {
   const dirs = (env.PATH ?? '/usr/bin:/bin').split(':');
@@ -16,12 +18,12 @@ function commandEnv(env: Env): Record<string, string> {
 // as data, never thrown. Synchronous, since the hook has nothing else to do meanwhile, and
 // node:child_process rather than execa: execa's start-up alone costs more than the hook's whole
 // budget (see the README's Performance section).
-export async function runCommand(file: string, args: string[], input: string, env: Env, timeoutMs = TIMEOUT_MS): Promise<CommandResult> {
+export async function runCommand(file: string, args: string[], input: string, env: Env, timeoutMs: number): Promise<CommandResult> {
   const result = spawnSync(file, args, { input, env: commandEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 64 << 20 });
   const { stdout = '', stderr = '' } = result;
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
-    const failure = code === 'ETIMEDOUT' ? `timed out after ${timeoutMs / 1000} s` : `cannot run ${file}: ${result.error.message}`;
+    const failure = code === 'ETIMEDOUT' ? TIMED_OUT : `cannot run ${file}: ${result.error.message}`;
     return { exitCode: null, stdout, stderr, failure };
   }
   if (result.signal) return { exitCode: null, stdout, stderr, failure: `${file} was killed by ${result.signal}` };
@@ -29,8 +31,8 @@ export async function runCommand(file: string, args: string[], input: string, en
 }
 
 // `bridge` from iproute2; MACTABLE_BRIDGE names another binary (tests use it to simulate faults).
-export function commandBridge(env: Env): BridgeRunner {
-  return (args, input) => runCommand(env.MACTABLE_BRIDGE ?? 'bridge', args, input, env);
+export function commandBridge(env: Env): TimedBridge {
+  return (args, input, timeoutMs) => runCommand(env.MACTABLE_BRIDGE ?? 'bridge', args, input, env, timeoutMs);
 }
 
 // syslog(3) priorities for facility daemon (3 << 3) at each level, as logger's --prio-prefix reads them.
@@ -38,12 +40,12 @@ const PRIORITY = { err: 27, warning: 28, info: 30 } as const;
 
 // logger(1) sends to journald or syslog; MACTABLE_SYSLOG_SOCKET sends to another socket (tests listen there).
 export function loggerSyslog(env: Env): SyslogSink {
-  return async (lines) => {
+  return async (lines, timeoutMs) => {
     if (lines.length === 0) return null;
     const socket = env.MACTABLE_SYSLOG_SOCKET;
     const args = ['--prio-prefix', '-t', 'mactable', ...(socket ? ['-u', socket] : [])];
     const input = lines.map((line) => `<${PRIORITY[line.level]}>${line.text}\n`).join('');
-    const result = await runCommand('logger', args, input, env);
+    const result = await runCommand('logger', args, input, env, timeoutMs);
     if (result.exitCode === 0) return null;
     return `cannot write to the system log: ${result.failure ?? result.stderr.trim()}`;
   };

@@ -15,6 +15,8 @@ const PREMADE = `${ID}-t`;
 const FWD_NET = `${ID}-fwd`;
 const ISO_NET = `${ID}-iso`;
 const OFF: PortState = { learning: false, flood: false };
+// Guests started at once with `virsh start` (the README's Safety section quotes this).
+export const PARALLEL_E2E = 4;
 const ON: PortState = { learning: true, flood: true };
 
 const mac = (guest: number, nic: number) => `52:54:00:e2:${guest.toString(16).padStart(2, '0')}:${nic.toString(16).padStart(2, '0')}`;
@@ -171,6 +173,23 @@ describe.skipIf(!canRun('e2e tests (test/e2e)', isRoot ? null : 'they need root 
       expect(await readPortState(hostExec, tap)).toEqual(OFF);
       expect((await mactable.run('status', name)).code).toBe(0);
       await virsh('destroy', name);
+    });
+
+    it(`starts ${PARALLEL_E2E} guests at once: every port managed`, async () => {
+      const names = Array.from({ length: PARALLEL_E2E }, (_, g) => `${ID}-p${g}`);
+      const macOf = (g: number, n: number) => mac(5 + g, n + 1);
+      await Promise.all(
+        names.map((name, g) => lab.guest({ name, nics: [0, 1].map((n) => nic('bridge', macOf(g, n), `<source bridge='${LISTED}'/>`)) })),
+      );
+      for (const [g, name] of names.entries()) {
+        const taps = await tapsOf(name);
+        for (const n of [0, 1]) {
+          const tap = taps.get(macOf(g, n)) as string;
+          expect(await readPortState(hostExec, tap), `${name} ${tap}`).toEqual(OFF);
+          expect(await hasEntry(LISTED, tap, macOf(g, n))).toBe(true);
+        }
+      }
+      await Promise.all(names.map((name) => virsh('destroy', name)));
     });
 
     it('starts a guest untouched while the config names a bridge that does not exist', async () => {

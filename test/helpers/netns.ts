@@ -49,6 +49,11 @@ export class Netns {
     return sh('ip', ['netns', 'exec', this.name, command, ...args]);
   }
 
+  // Like exec, for commands whose failure is part of the test (a ping nobody answers).
+  async tryExec(command: string, ...args: string[]): Promise<void> {
+    await shQuiet('ip', ['netns', 'exec', this.name, command, ...args]);
+  }
+
   async bridge(name: string): Promise<string> {
     await this.ip('link', 'add', name, 'type', 'bridge');
     await this.ip('link', 'set', name, 'up');
@@ -73,7 +78,9 @@ export class Netns {
   async snapshot(bridge: string): Promise<string> {
     const links = await this.exec('bridge', '-j', '-d', 'link', 'show');
     const fdb = await this.exec('bridge', '-j', 'fdb', 'show', 'br', bridge);
-    const flags = await this.exec('sh', '-c', `grep . /sys/class/net/${bridge}/brif/*/learning /sys/class/net/${bridge}/brif/*/unicast_flood`);
+    const ports = (await this.exec('ls', `/sys/class/net/${bridge}/brif`)).split('\n').filter(Boolean);
+    const files = ports.flatMap((port) => ['learning', 'unicast_flood'].map((flag) => `/sys/class/net/${bridge}/brif/${port}/${flag}`));
+    const flags = await this.exec('grep', '.', ...files);
     return `${links}\n${fdb}\n${flags}`;
   }
 

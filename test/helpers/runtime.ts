@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { rootedFs } from '../../src/host/fs.js';
+import { rootedFs, type HostFs } from '../../src/host/fs.js';
 import { run } from '../../src/program.js';
-import type { BridgeRunner, CommandResult, Runtime, SyslogSink } from '../../src/runtime.js';
+import type { CommandResult, Runtime, SyslogSink, TimedBridge } from '../../src/runtime.js';
 
 export interface FakeRun {
   code: number;
@@ -17,12 +17,13 @@ export interface FakeOptions {
   bridge?: (args: string[], input: string) => CommandResult;
   command?: (file: string, args: string[]) => CommandResult;
   nodeVersion?: string;
+  hostFs?: (root: string) => HostFs;
 }
 
 // Run the program in-process with injected stdin, env and a recording `bridge` and syslog.
 export async function runFake(argv: string[], options: FakeOptions = {}): Promise<FakeRun> {
   const result: FakeRun = { code: -1, stdout: '', stderr: '', bridgeCalls: [], syslog: [] };
-  const bridge: BridgeRunner = async (args, input) => {
+  const bridge: TimedBridge = async (args, input) => {
     result.bridgeCalls.push({ args, input });
     return options.bridge?.(args, input) ?? { exitCode: 0, stdout: '', stderr: '', failure: null };
   };
@@ -39,10 +40,11 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
     stderr: (text) => void (result.stderr += text),
     stdoutIsTTY: async () => false,
     readFile: (path) => readFileSync(path, 'utf8'),
-    hostFs: rootedFs,
+    hostFs: options.hostFs ?? rootedFs,
     bridge,
     command: async (file, args) => options.command?.(file, args) ?? { exitCode: null, stdout: '', stderr: '', failure: `${file}: not in this test` },
     nodeVersion: options.nodeVersion ?? '20.19.0',
+    now: () => Date.now(),
     syslog,
   };
   result.code = await run(rt);

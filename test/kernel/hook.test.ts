@@ -142,10 +142,10 @@ describe.skipIf(!canRun('kernel tests (test/kernel)', isRoot ? null : 'they need
       const log = `${temp.path}/bridge-calls.log`;
       const wrapper = temp.file('bridge-wrapper', `#!/bin/sh\necho "$*" >> ${log}\nexec bridge "$@"\n`, 0o755);
       await hook('started', 'begin', threePorts, { MACTABLE_BRIDGE: wrapper });
-      expect(readFileSync(log, 'utf8')).toBe('-j -force -batch -\n');
+      expect(readFileSync(log, 'utf8')).toBe('-j -d -force -batch -\n');
       const none = temp.json('none.json', { bridges: ['other'] });
       await hook('started', 'begin', threePorts, { MACTABLE_BRIDGE: wrapper, MACTABLE_CONFIG: none });
-      expect(readFileSync(log, 'utf8')).toBe('-j -force -batch -\n');
+      expect(readFileSync(log, 'utf8')).toBe('-j -d -force -batch -\n');
     });
 
     it('records every change and failure in the system log, tagged mactable', async () => {

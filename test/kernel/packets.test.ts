@@ -8,6 +8,7 @@ import { TempDir } from '../helpers/temp.js';
 import { liveDomain } from '../helpers/xml.js';
 
 const UNKNOWN_MAC = '02:00:00:00:00:99';
+const FOREIGN_MAC = '02:00:00:00:00:77';
 
 function missing(): string | null {
   if (!isRoot) return 'it needs root to create network namespaces';
@@ -32,37 +33,71 @@ async function countFrames(ns: Netns, dev: string, filter: string, traffic: () =
   return String(stdout).split('\n').filter((line) => line.trim() !== '').length;
 }
 
-describe.skipIf(!canRun('packet test (test/kernel/packets.test.ts)', missing()))('frames on a bridge with one managed port', () => {
-  const temp = new TempDir();
-  let bridgeNs: Netns;
-  const peers: Record<'a' | 'b' | 'c', Netns> = {} as Record<'a' | 'b' | 'c', Netns>;
-  let macB = '';
+type Peer = 'a' | 'b' | 'c';
 
-  // A bridge in its own namespace with veth ports pa, pb, pc; their peers sit in namespaces A, B, C at 10.0.0.1-3.
-  beforeAll(async () => {
-    bridgeNs = await Netns.create();
-    await bridgeNs.bridge('br0');
+// A bridge br0 in its own namespace with veth ports pa, pb, pc; their peers ea, eb, ec sit in namespaces
+// A, B, C at 10.0.0.1-3, IPv6 off so that only the test's frames cross. Every peer knows every other's MAC.
+class Topology {
+  readonly temp = new TempDir();
+  bridgeNs!: Netns;
+  readonly peers = {} as Record<Peer, Netns>;
+  readonly macs = {} as Record<Peer, string>;
+
+  async create(): Promise<void> {
+    this.bridgeNs = await Netns.create();
+    await this.bridgeNs.bridge('br0');
     for (const [i, key] of (['a', 'b', 'c'] as const).entries()) {
-      const peer = (peers[key] = await Netns.create());
-      await bridgeNs.ip('link', 'add', `p${key}`, 'type', 'veth', 'peer', 'name', `e${key}`, 'netns', peer.name);
-      await bridgeNs.ip('link', 'set', `p${key}`, 'master', 'br0', 'up');
+      const peer = (this.peers[key] = await Netns.create());
+      await this.bridgeNs.ip('link', 'add', `p${key}`, 'type', 'veth', 'peer', 'name', `e${key}`, 'netns', peer.name);
+      await this.bridgeNs.ip('link', 'set', `p${key}`, 'master', 'br0', 'up');
       await peer.exec('sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1');
       await peer.ip('addr', 'add', `10.0.0.${i + 1}/24`, 'dev', `e${key}`);
       await peer.ip('link', 'set', `e${key}`, 'up');
+      this.macs[key] = (JSON.parse(await peer.ip('-j', 'link', 'show', `e${key}`)) as { address: string }[])[0]?.address ?? '';
     }
-    macB = (JSON.parse(await peers.b.ip('-j', 'link', 'show', 'eb')) as { address: string }[])[0]?.address ?? '';
+    for (const [i, from] of (['a', 'b', 'c'] as const).entries()) {
+      for (const [j, to] of (['a', 'b', 'c'] as const).entries()) {
+        if (i !== j) await this.peers[from].ip('neigh', 'replace', `10.0.0.${j + 1}`, 'lladdr', this.macs[to], 'dev', `e${from}`, 'nud', 'permanent');
+      }
+    }
     // A sends to a MAC nobody has, through a permanent neighbour entry, so no ARP is needed.
-    await peers.a.ip('neigh', 'replace', '10.0.0.99', 'lladdr', UNKNOWN_MAC, 'dev', 'ea', 'nud', 'permanent');
-    await peers.a.ip('neigh', 'replace', '10.0.0.2', 'lladdr', macB, 'dev', 'ea', 'nud', 'permanent');
-  });
+    await this.peers.a.ip('neigh', 'replace', '10.0.0.99', 'lladdr', UNKNOWN_MAC, 'dev', 'ea', 'nud', 'permanent');
+  }
 
-  afterAll(async () => {
-    for (const ns of [bridgeNs, ...Object.values(peers)]) await ns?.remove();
-    temp.cleanup();
-  });
+  // The qemu hook for a guest whose NIC is B's port, with the given config.
+  async hookB(op: 'started' | 'release', config: object): Promise<void> {
+    const xml = liveDomain([`<interface type='ethernet'><mac address='${this.macs.b}'/><target dev='pb' managed='no'/></interface>`]);
+    const result = await runDist(['hook', 'qemu', 'guestB', op, op === 'started' ? 'begin' : 'end', '-'], {
+      netns: this.bridgeNs.name,
+      stdin: xml,
+      env: { MACTABLE_CONFIG: this.temp.json('cfg.json', { bridges: ['br0'], ...config }) },
+    });
+    expect(result.code, result.stderr).toBe(0);
+  }
 
-  const pingUnknown = () => peers.a.exec('sh', '-c', 'ping -c 3 -i 0.2 -W 1 10.0.0.99 || true');
-  const unknownTo = (key: 'b' | 'c') => countFrames(peers[key], `e${key}`, `ether dst ${UNKNOWN_MAC}`, pingUnknown);
+  ping(from: Peer, ip: string): Promise<void> {
+    return this.peers[from].tryExec('ping', '-c', '3', '-i', '0.2', '-W', '1', ip);
+  }
+
+  // The port B's MAC sits on in the bridge's FDB.
+  async portOfB(): Promise<string | undefined> {
+    const fdb = JSON.parse(await this.bridgeNs.exec('bridge', '-j', 'fdb', 'show', 'br', 'br0')) as { mac: string; ifname: string }[];
+    return fdb.find((entry) => entry.mac === this.macs.b)?.ifname;
+  }
+
+  async remove(): Promise<void> {
+    for (const ns of [this.bridgeNs, ...Object.values(this.peers)]) await ns?.remove();
+    this.temp.cleanup();
+  }
+}
+
+describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing()))('frames on a bridge with one managed port', () => {
+  const net = new Topology();
+  beforeAll(() => net.create());
+  afterAll(() => net.remove());
+
+  const unknownTo = (key: 'b' | 'c') => countFrames(net.peers[key], `e${key}`, `ether dst ${UNKNOWN_MAC}`, () => net.ping('a', '10.0.0.99'));
+  const toB = () => countFrames(net.peers.b, 'eb', `ether dst ${net.macs.b} and icmp`, () => net.ping('a', '10.0.0.2'));
 
   it('before mactable, unknown unicast from A floods to both B and C', async () => {
     expect(await unknownTo('b')).toBe(3);
@@ -70,23 +105,70 @@ describe.skipIf(!canRun('packet test (test/kernel/packets.test.ts)', missing()))
   });
 
   it("after `started` for B's port, unknown unicast reaches C but not B, and B's own frames reach B", async () => {
-    const xml = liveDomain([`<interface type='ethernet'><mac address='${macB}'/><target dev='pb' managed='no'/></interface>`]);
-    const result = await runDist(['hook', 'qemu', 'guestB', 'started', 'begin', '-'], {
-      netns: bridgeNs.name,
-      stdin: xml,
-      env: { MACTABLE_CONFIG: temp.json('cfg.json', { bridges: ['br0'] }) },
-    });
-    expect(result.code).toBe(0);
-
+    await net.hookB('started', {});
     expect(await unknownTo('c')).toBe(3);
     expect(await unknownTo('b')).toBe(0);
-
     // B's port learns nothing and floods nothing: only the static entry can deliver these.
-    const pingB = () => peers.a.exec('sh', '-c', 'ping -c 3 -i 0.2 -W 1 10.0.0.2 || true');
-    expect(await countFrames(peers.b, 'eb', `ether dst ${macB} and icmp`, pingB)).toBe(3);
+    expect(await toB()).toBe(3);
 
     // Control: without the entry nothing reaches B any more.
-    await bridgeNs.exec('bridge', 'fdb', 'del', macB, 'dev', 'pb', 'master');
-    expect(await countFrames(peers.b, 'eb', `ether dst ${macB} and icmp`, pingB)).toBe(0);
+    await net.bridgeNs.exec('bridge', 'fdb', 'del', net.macs.b, 'dev', 'pb', 'master');
+    expect(await toB()).toBe(0);
+  });
+});
+
+describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing()))('"sticky": a spoofed source MAC cannot steal the entry', () => {
+  const net = new Topology();
+  beforeAll(() => net.create());
+  afterAll(() => net.remove());
+
+  // A sends from B's MAC: its port learns, so a plain static entry moves there.
+  const spoofFromA = async () => {
+    await net.peers.a.ip('link', 'set', 'ea', 'address', net.macs.b);
+    await net.ping('a', '10.0.0.3');
+    await net.peers.a.ip('link', 'set', 'ea', 'address', net.macs.a);
+  };
+  const cToB = () => countFrames(net.peers.b, 'eb', `ether dst ${net.macs.b} and icmp`, () => net.ping('c', '10.0.0.2'));
+
+  it('without sticky, B loses its traffic to the spoofer', async () => {
+    await net.hookB('started', {});
+    expect(await cToB()).toBe(3);
+    await spoofFromA();
+    expect(await net.portOfB()).toBe('pa');
+    expect(await cToB()).toBe(0);
+  });
+
+  it('with sticky, B keeps it', async () => {
+    await net.hookB('started', { sticky: true });
+    expect(await net.portOfB()).toBe('pb');
+    await spoofFromA();
+    expect(await net.portOfB()).toBe('pb');
+    expect(await cToB()).toBe(3);
+  });
+});
+
+describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing()))('"lockPorts": a guest cannot send from a MAC not its own', () => {
+  const net = new Topology();
+  beforeAll(() => net.create());
+  afterAll(() => net.remove());
+
+  const bToC = () => countFrames(net.peers.c, 'ec', 'icmp and src host 10.0.0.2', () => net.ping('b', '10.0.0.3'));
+  const locked = async () => (JSON.parse(await net.bridgeNs.exec('bridge', '-j', '-d', 'link', 'show', 'dev', 'pb')) as { locked: boolean }[])[0]?.locked;
+
+  it("B's frames pass with its own MAC and are dropped with a foreign one", async () => {
+    await net.hookB('started', { lockPorts: true });
+    expect(await locked()).toBe(true);
+    expect(await bToC()).toBe(3);
+    await net.peers.b.ip('link', 'set', 'eb', 'address', FOREIGN_MAC);
+    expect(await bToC()).toBe(0);
+    await net.peers.b.ip('link', 'set', 'eb', 'address', net.macs.b);
+    expect(await bToC()).toBe(3);
+  });
+
+  it('release unlocks the port again', async () => {
+    await net.hookB('release', { lockPorts: true });
+    expect(await locked()).toBe(false);
+    await net.peers.b.ip('link', 'set', 'eb', 'address', FOREIGN_MAC);
+    expect(await bToC()).toBe(3);
   });
 });

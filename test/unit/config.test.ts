@@ -5,6 +5,9 @@ import { InputError } from '../../src/errors.js';
 
 const SOURCE = '/etc/libvirt/mactable.json';
 
+// A config file as readConfig sees it: its text (null: absent) and its mode.
+const file = (text: string | null, mode = 0o100644) => ({ readText: () => text, stat: () => (text === null ? null : { mode, mtimeMs: 0 }) });
+
 function problemOf(text: string): string {
   try {
     parseConfig(text, SOURCE);
@@ -30,9 +33,9 @@ describe('config', () => {
 
   it('lists every problem with its key in one message', () => {
     expect(problemOf('{"bridges": "br0", "networks": [1, "", "[x"], "onError": "ignore", "bridgez": []}')).toBe(
-      `invalid config ${SOURCE}: bridgez: unknown key (known: bridges, networks, onError); ` +
+      `invalid config ${SOURCE}: bridgez: unknown key (known: bridges, networks, onError, timeout, sticky, lockPorts); ` +
         'bridges: must be a list of names or patterns, not "br0"; ' +
-        'networks[0]: must be a non-empty string, not a number; ' +
+        'networks[0]: must be a non-empty string, not 1; ' +
         'networks[1]: must be a non-empty string, not ""; ' +
         `networks[2]: "[x" has an unclosed '[' at position 1; ` +
         'onError: must be "fail" or "warn", not "ignore"',
@@ -41,7 +44,7 @@ describe('config', () => {
 
   it.each([
     ['not JSON', '{bridges:', /^invalid config \/etc\/libvirt\/mactable.json: not valid JSON: /u],
-    ['an array', '[]', /expected a JSON object with keys bridges, networks, onError$/u],
+    ['an array', '[]', /expected a JSON object with keys bridges, networks, onError, timeout, sticky, lockPorts$/u],
     ['null', 'null', /expected a JSON object/u],
   ])('refuses %s', (_what, text, message) => {
     expect(problemOf(text)).toMatch(message);
@@ -49,26 +52,39 @@ describe('config', () => {
 
   it('keeps the onError of an invalid config when it is readable, for the hook', () => {
     expect(checkConfig('{"onError": "warn", "bridges": [1]}', SOURCE)).toEqual({
-      problem: `invalid config ${SOURCE}: bridges[0]: must be a non-empty string, not a number`,
+      problem: `invalid config ${SOURCE}: bridges[0]: must be a non-empty string, not 1`,
       onError: 'warn',
     });
     expect(checkConfig('{"onError": "warn", ', SOURCE)).toMatchObject({ onError: null });
   });
 
   it('treats a missing default file as empty lists', () => {
-    expect(configOrThrow(readConfig(() => null, SOURCE, SOURCE, false))).toMatchObject({ bridges: [], networks: [], found: false });
+    expect(configOrThrow(readConfig(file(null), SOURCE, SOURCE, false))).toMatchObject({ bridges: [], networks: [], found: false });
   });
 
   it('requires a file named explicitly to exist', () => {
-    expect(readConfig(() => null, 'my.json', 'my.json', true)).toEqual({ problem: 'cannot read config my.json: no such file', onError: null });
+    expect(readConfig(file(null), 'my.json', 'my.json', true)).toEqual({ problem: 'cannot read config my.json: no such file', onError: null });
   });
 
   it('names the read error', () => {
     const denied = Object.assign(new Error("EACCES: permission denied, open 'x'"), { code: 'EACCES' });
-    const read = () => {
-      throw denied;
+    const unreadable = {
+      readText: () => {
+        throw denied;
+      },
+      stat: () => null,
     };
-    expect(readConfig(read, SOURCE, SOURCE, false)).toEqual({ problem: `cannot read config ${SOURCE}: Permission denied (EACCES)`, onError: null });
+    expect(readConfig(unreadable, SOURCE, SOURCE, false)).toEqual({ problem: `cannot read config ${SOURCE}: Permission denied (EACCES)`, onError: null });
+  });
+});
+
+describe('who may write the config', () => {
+  it('refuses a config others may write, and says how to fix it', () => {
+    expect(readConfig(file('{}', 0o100666), SOURCE, SOURCE, false)).toEqual({
+      problem: `config ${SOURCE} is writable by others (mode 666): run chmod o-w ${SOURCE}`,
+      onError: null,
+    });
+    expect(readConfig(file('{}', 0o100664), SOURCE, SOURCE, false)).toMatchObject({ config: { found: true } });
   });
 });
 
@@ -82,5 +98,20 @@ describe('comments in the config', () => {
   it('reads the example config install.sh writes', () => {
     const example = readFileSync(new URL('../../hooks/mactable.json.example', import.meta.url), 'utf8');
     expect(parseConfig(example, SOURCE)).toMatchObject({ bridges: [], networks: [], onError: 'fail' });
+  });
+});
+
+describe('timeout, sticky and lockPorts', () => {
+  it('default to 10 s, off and off', () => {
+    expect(parseConfig('{}', SOURCE)).toMatchObject({ timeout: 10, sticky: false, lockPorts: false });
+    expect(parseConfig('{"timeout": 2.5, "sticky": true, "lockPorts": true}', SOURCE)).toMatchObject({ timeout: 2.5, sticky: true, lockPorts: true });
+  });
+
+  it('refuse wrong types and bounds, each with its key', () => {
+    expect(problemOf('{"timeout": 0, "sticky": "yes", "lockPorts": 1}')).toBe(
+      `invalid config ${SOURCE}: timeout: must be a number of seconds above 0 and at most 300, not 0; ` +
+        'sticky: must be true or false, not "yes"; lockPorts: must be true or false, not 1',
+    );
+    expect(problemOf('{"timeout": 301}')).toContain('timeout: must be a number of seconds above 0 and at most 300, not 301');
   });
 });

@@ -33,6 +33,8 @@ describe('mactable doctor on prepared root trees', () => {
   beforeEach(() => {
     temp = new TempDir();
     libvirtVersion = '9.0.0';
+    lockedSupported = true;
+    commands.length = 0;
     file('/usr/bin/node', '', 0o755);
     file(PROGRAM);
     file(HOOK, `#!/bin/sh\n# installed by mactable install.sh\nexec '/usr/bin/node' '${PROGRAM}' hook qemu "$@"\n`, 0o755);
@@ -50,12 +52,17 @@ describe('mactable doctor on prepared root trees', () => {
   });
   afterEach(() => temp.cleanup());
 
+  let lockedSupported = true;
+  const commands: string[][] = [];
+  // libvirtd answers with its version; `ip` and `bridge` are the doctor's probe in a throwaway namespace.
+  const command = (binary: string, args: string[]) => {
+    commands.push([binary, ...args]);
+    if (binary === 'libvirtd') return answer(`libvirtd (libvirt) ${libvirtVersion}\n`);
+    if (binary === 'bridge' && args.includes('locked')) return answer('', lockedSupported ? 0 : 255);
+    return binary === 'ip' || binary === 'bridge' ? answer('') : answer('', 127);
+  };
   const doctor = async () => {
-    const result = await runFake(['doctor', '--json', '--root', temp.path], {
-      bridge: () => answer('bridge utility, 6.1.0\n'),
-      command: (binary) => (binary === 'libvirtd' ? answer(`libvirtd (libvirt) ${libvirtVersion}\n`) : answer('', 127)),
-      nodeVersion: '20.20.2',
-    });
+    const result = await runFake(['doctor', '--json', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command, nodeVersion: '20.20.2' });
     expect(result.stderr).toBe('');
     const { ok, checks } = JSON.parse(result.stdout) as { ok: boolean; checks: Row[] };
     return { code: result.code, ok, checks: Object.fromEntries(checks.map((row) => [row.check, row])) as Record<string, Row> };
@@ -100,7 +107,7 @@ describe('mactable doctor on prepared root trees', () => {
     expect(checks.config).toEqual({
       check: 'config',
       status: 'fail',
-      detail: `invalid config ${temp.path}/etc/libvirt/mactable.json: colour: unknown key (known: bridges, networks, onError); bridges: must be a list of names or patterns, not "br0"`,
+      detail: `invalid config ${temp.path}/etc/libvirt/mactable.json: colour: unknown key (known: bridges, networks, onError, timeout, sticky, lockPorts); bridges: must be a list of names or patterns, not "br0"`,
       fix: 'correct the file: every problem is listed above',
     });
     expect(code).toBe(1);
@@ -132,9 +139,27 @@ describe('mactable doctor on prepared root trees', () => {
     expect(checks["macTableManager='libvirt'"]).toMatchObject({ status: 'warn', detail: 'mtm: libvirt cannot start these without bridge VLAN filtering' });
   });
 
+  it('tries sticky entries and locked ports in a throwaway namespace, and removes it', async () => {
+    const { checks } = await doctor();
+    expect(checks['sticky and lockPorts']?.status).toBe('ok');
+    const ns = commands.find((c) => c[0] === 'ip' && c[2] === 'add')?.[3] as string;
+    expect(ns).toMatch(/^mactable-doctor-/u);
+    expect(commands.at(-1)).toEqual(['ip', 'netns', 'del', ns]);
+    expect(commands.filter((c) => c[0] === 'bridge').every((c) => c[1] === '-n' && c[2] === ns)).toBe(true);
+  });
+
+  it('fails when the config asks for what the kernel cannot do, and only then', async () => {
+    lockedSupported = false;
+    expect((await doctor()).checks['sticky and lockPorts']).toMatchObject({ status: 'ok', detail: 'this kernel or iproute2 lacks locked bridge ports (not asked for)' });
+    file('/etc/libvirt/mactable.json', '{"lockPorts": true}');
+    const { code, checks } = await doctor();
+    expect(checks['sticky and lockPorts']).toMatchObject({ status: 'fail', detail: 'this kernel or iproute2 lacks locked bridge ports' });
+    expect(code).toBe(1);
+  });
+
   it('prints a table and the fixes for a person', async () => {
     rmSync(`${temp.path}${HOOK}`);
-    const result = await runFake(['doctor', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command: () => answer('libvirtd (libvirt) 9.0.0\n'), nodeVersion: '20.20.2' });
+    const result = await runFake(['doctor', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command, nodeVersion: '20.20.2' });
     expect(result.stdout).toContain('hook                       fail    no mactable hook in /etc/libvirt/hooks\n');
     expect(result.stdout).toContain('\n\nto fix:\n  hook: run ./install.sh\n');
   });

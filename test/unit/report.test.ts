@@ -22,9 +22,9 @@ describe('one line per port naming guest, tap, bridge and what happened', () => 
   });
 
   it('logs changes and failures, not ports already in place', () => {
-    expect(syslogLines('g', [outcome([]), outcome(['learning off']), outcome([], 'boom')], 'already in place', 'err')).toEqual([
-      { level: 'info', text: 'g: vnet3 on br0: learning off' },
-      { level: 'err', text: 'g: vnet3 on br0: boom' },
+    expect(syslogLines('g', [outcome([]), outcome(['learning off']), outcome([], 'boom')], 'already in place', 'err', 'started')).toEqual([
+      { level: 'info', text: 'g: vnet3 on br0: learning off (started)' },
+      { level: 'err', text: 'g: vnet3 on br0: boom (started)' },
     ]);
   });
 });

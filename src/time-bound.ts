@@ -1,0 +1,20 @@
+import { TIMED_OUT } from './host/commands.js';
+import type { BridgeRunner, CommandResult, LogLine, Runtime } from './runtime.js';
+
+export interface Bounded {
+  bridge: BridgeRunner;
+  syslog(lines: LogLine[]): Promise<string | null>;
+}
+
+// One time bound for a whole invocation (the config's "timeout"): each command gets what is left of it,
+// and none starts once it is spent, so libvirtd is never kept waiting longer.
+export function withTimeBound(rt: Runtime, seconds: number, since = rt.now()): Bounded {
+  const end = since + seconds * 1000;
+  const spent = `the time bound of ${seconds} s is spent`;
+  const left = () => end - rt.now();
+  const named = (result: CommandResult) => (result.failure === TIMED_OUT ? { ...result, failure: `${TIMED_OUT}: ${spent}` } : result);
+  return {
+    bridge: async (args, input) => (left() > 0 ? named(await rt.bridge(args, input, left())) : { exitCode: null, stdout: '', stderr: '', failure: spent }),
+    syslog: async (lines) => (left() > 0 ? rt.syslog(lines, left()) : `cannot write to the system log: ${spent}`),
+  };
+}
