@@ -44,11 +44,12 @@ function record(outcomes: PortOutcome[], results: FdbOutcome[]): void {
 }
 
 const target = ({ port }: PortOutcome): FdbTarget => ({ mac: port.mac, tap: port.tap, bridge: port.bridge });
+const untouched = (port: ManagedPort): PortOutcome => ({ port, changes: [], failure: null, note: null });
 
 // Apply every managed port: checks, learning and unicast flooding off through sysfs, then all
 // static FDB entries (and port locks) through a single `bridge` process. Never throws past a port.
 export async function applyPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[], options: EntryOptions): Promise<PortOutcome[]> {
-  const outcomes = ports.map((port): PortOutcome => ({ port, changes: [], failure: null, note: null }));
+  const outcomes = ports.map(untouched);
   const ready = outcomes.filter((outcome) =>
     step(outcome, () => {
       outcome.failure = portProblem(host, outcome.port.bridge, outcome.port.tap);
@@ -62,7 +63,7 @@ export async function applyPorts(host: HostFs, bridge: BridgeRunner, ports: Mana
 // Undo for taps that outlive the guest: learning and unicast flooding back on, the entry deleted, the port unlocked.
 // A tap already gone, or moved to another bridge, is left as it is.
 export async function undoPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[]): Promise<PortOutcome[]> {
-  const outcomes = ports.map((port): PortOutcome => ({ port, changes: [], failure: null, note: null }));
+  const outcomes = ports.map(untouched);
   const ready = outcomes.filter((outcome) =>
     step(outcome, () => {
       const { tap, bridge: br } = outcome.port;

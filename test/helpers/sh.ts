@@ -24,6 +24,11 @@ export function canRun(suite: string, missing: string | null): boolean {
   return false;
 }
 
+// Kernel suites make network namespaces of their own: they need root.
+export function kernelSuite(file: string): boolean {
+  return canRun(`kernel tests (${file})`, isRoot ? null : 'they need root to create network namespaces');
+}
+
 // A short random suffix so names are unique per run (interface names allow 15 bytes).
 export function uniqueSuffix(): string {
   return Math.random().toString(36).slice(2, 7);

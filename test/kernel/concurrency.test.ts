@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, liveDomain } from '../helpers/xml.js';
 
@@ -9,7 +9,7 @@ import { bridgeNic, liveDomain } from '../helpers/xml.js';
 export const PARALLEL_GUESTS = 20;
 const NICS_PER_GUEST = 2;
 
-describe.skipIf(!canRun('kernel tests (test/kernel/concurrency.test.ts)', isRoot ? null : 'they need root to create network namespaces'))(
+describe.skipIf(!kernelSuite('test/kernel/concurrency.test.ts'))(
   `${PARALLEL_GUESTS} hooks for ${PARALLEL_GUESTS} guests on one bridge, all at once`,
   () => {
     const temp = new TempDir();

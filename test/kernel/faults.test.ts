@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIST, runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, liveDomain } from '../helpers/xml.js';
 
@@ -11,7 +11,7 @@ const MACS = ['52:54:00:00:03:01', '52:54:00:00:03:02'];
 
 // The faults the README's Safety section lists: each gives the operation's documented exit code, a message
 // naming what failed, and a line for every port saying what was and was not done.
-describe.skipIf(!canRun('kernel tests (test/kernel/faults.test.ts)', isRoot ? null : 'they need root to create network namespaces'))(
+describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
   'faults while the hook runs, in a network namespace',
   () => {
     const temp = new TempDir();

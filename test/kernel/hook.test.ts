@@ -3,14 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { kernelSuite } from '../helpers/sh.js';
 import { SyslogListener } from '../helpers/syslog.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, liveDomain } from '../helpers/xml.js';
 
 const MACS = ['52:54:00:00:00:01', '52:54:00:00:00:02', '52:54:00:00:00:03'];
 
-describe.skipIf(!canRun('kernel tests (test/kernel)', isRoot ? null : 'they need root to create network namespaces'))(
+describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
   'the hook on real bridges, in a network namespace',
   () => {
     const temp = new TempDir();

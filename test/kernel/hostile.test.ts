@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { hostileDomain } from '../helpers/hostile-xml.js';
 import { Netns } from '../helpers/netns.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 
 // Runs of the built hook on generated documents (the README's Safety section quotes this number).
 export const BINARY_RUNS = 60;
 
-describe.skipIf(!canRun('kernel tests (test/kernel/hostile.test.ts)', isRoot ? null : 'they need root to create network namespaces'))(
+describe.skipIf(!kernelSuite('test/kernel/hostile.test.ts'))(
   'the built hook on hostile XML, in a throwaway namespace',
   () => {
     const temp = new TempDir();

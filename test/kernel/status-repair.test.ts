@@ -2,13 +2,13 @@ import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, statusDomain } from '../helpers/xml.js';
 
 const MACS = ['52:54:00:00:01:01', '52:54:00:00:01:02', '52:54:00:00:01:03'];
 
-describe.skipIf(!canRun('kernel tests (test/kernel/status-repair.test.ts)', isRoot ? null : 'they need root to create network namespaces'))(
+describe.skipIf(!kernelSuite('test/kernel/status-repair.test.ts'))(
   'status and repair on real bridges, in a network namespace',
   () => {
     const temp = new TempDir();
