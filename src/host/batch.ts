@@ -10,8 +10,9 @@ export type BatchResult = { ok: true; output: unknown } | { ok: false; error: st
 
 const FAILED = /^Command failed -:(\d+)$/u;
 
-// Run all commands through one `bridge -j -d -force -batch -` process (-d: ports show whether they are locked). Returns one result per command,
-// or a single string when the process itself could not run or said nothing we can attribute.
+// Run all commands through one `bridge -j -d -force -batch -` process (-d: ports show whether they
+// are locked). Returns one result per command, or a single string when the process itself could not
+// run or said nothing we can attribute.
 export async function runBatch(bridge: BridgeRunner, commands: BatchCommand[]): Promise<BatchResult[] | string> {
   const input = commands.map((command) => `${command.line}\n`).join('');
   const result = await bridge(['-j', '-d', '-force', '-batch', '-'], input);

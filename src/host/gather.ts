@@ -4,7 +4,8 @@ import { InputError } from '../errors.js';
 import { ifnameProblem, networkNameProblem, portIdProblem } from '../names.js';
 import { emptyFacts, portKey, type FileFact, type HostFacts, type TapMaster } from '../plan/facts.js';
 import { osErrorText, type HostFs } from './fs.js';
-import { bridgeDir, masterLink, networkConfigFile, networkStatusFile, portFile } from './paths.js';
+import { bridgeDir, networkConfigFile, networkStatusFile, portFile } from './paths.js';
+import { masterOf } from './port-checks.js';
 
 // Read the host files the domain's NICs point at (only after their names are validated).
 export function gatherFacts(domain: Domain, host: HostFs): HostFacts {
@@ -40,9 +41,8 @@ function readFact<T>(host: HostFs, path: string, parse: (text: string, what: str
 }
 
 // The tap's master from the /sys/class/net/TAP/master symlink, and whether it is a Linux bridge.
-export function tapMaster(host: HostFs, tap: string): TapMaster {
-  const link = host.readLink(masterLink(tap));
-  const master = link === null ? null : link.slice(link.lastIndexOf('/') + 1);
+function tapMaster(host: HostFs, tap: string): TapMaster {
+  const master = masterOf(host, tap);
   const isLinuxBridge = master !== null && ifnameProblem(master) === null && host.exists(bridgeDir(master));
   return { master, isLinuxBridge };
 }
