@@ -1,5 +1,5 @@
 import { applyPorts, undoPorts, type PortOutcome } from './apply.js';
-import { DEFAULT_TIMEOUT, type OnError } from './config.js';
+import { DEFAULT_TIMEOUT, entryOptions, type OnError } from './config.js';
 import { parseDomain } from './domain/parse.js';
 import { describe, EXIT, exitCodeOf } from './errors.js';
 import { gatherFacts } from './host/gather.js';
@@ -50,15 +50,14 @@ export async function runHook(rt: Runtime): Promise<number> {
       await say(config.problem);
       return warnOnly() ? EXIT.ok : EXIT.input;
     }
-    const { onError: configured, timeout, sticky, lockPorts } = config.config;
-    onError = configured;
-    bounded = withTimeBound(rt, timeout, started);
+    onError = config.config.onError;
+    bounded = withTimeBound(rt, config.config.timeout, started);
     const domain = parseDomain(rt.readStdin(), 'stdin');
     const ports = managedPorts(planDomain(domain, gatherFacts(domain, settings.host), config.config));
     if (ports.length === 0) return EXIT.ok;
     const outcomes = action.undo
       ? await undoPorts(settings.host, bounded.bridge, ports)
-      : await applyPorts(settings.host, bounded.bridge, ports, { sticky, lock: lockPorts });
+      : await applyPorts(settings.host, bounded.bridge, ports, entryOptions(config.config));
     await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly());
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
   } catch (error) {

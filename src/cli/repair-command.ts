@@ -1,5 +1,5 @@
 import { applyPorts } from '../apply.js';
-import { configOrThrow } from '../config.js';
+import { configOrThrow, entryOptions } from '../config.js';
 import { InputError } from '../errors.js';
 import { managedPorts } from '../plan/plan.js';
 import { outcomeLine, syslogLines } from '../report.js';
@@ -32,7 +32,7 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
   const bounded = withTimeBound(rt, config.timeout);
   let failed = false;
   for (const plan of planRunningGuests(settings.host, config, args.names)) {
-    const outcomes = await applyPorts(settings.host, bounded.bridge, managedPorts(plan), { sticky: config.sticky, lock: config.lockPorts });
+    const outcomes = await applyPorts(settings.host, bounded.bridge, managedPorts(plan), entryOptions(config));
     for (const outcome of outcomes) {
       if (outcome.failure !== null) {
         failed = true;

@@ -1,4 +1,4 @@
-import { configOrThrow } from '../config.js';
+import { configOrThrow, entryOptions } from '../config.js';
 import { ifnameProblem, macProblem } from '../names.js';
 import { observePorts, type PortRef, type PortState } from '../host/observe.js';
 import { driftOf } from '../plan/drift.js';
@@ -42,12 +42,12 @@ export async function portStatuses(rt: Runtime, args: Omit<StatusArgs, 'json'>):
   const plans = planRunningGuests(settings.host, config, args.names);
   const ports = plans.flatMap((plan) => plan.ports.map((port) => ({ guest: plan.domain, port, ref: portRef(port) })));
   const refs = ports.flatMap(({ ref }) => (ref ? [ref] : []));
-  const states = await observePorts(settings.host, withTimeBound(rt, config.timeout).bridge, refs);
-  const options = { sticky: config.sticky, lock: config.lockPorts };
+  // observePorts answers in the order of `refs`: hand the states out in that order again.
+  const states = (await observePorts(settings.host, withTimeBound(rt, config.timeout).bridge, refs)).values();
   return ports.map(({ guest, port, ref }) => {
-    const state = ref ? (states[refs.indexOf(ref)] as PortState) : null;
+    const state = ref ? (states.next().value as PortState) : null;
     if (!port.manage) return { guest, port, state, verdict: 'unmanaged', drift: [] };
-    const drift = driftOf(port as ManagedPort, state as PortState, options);
+    const drift = driftOf(port as ManagedPort, state as PortState, entryOptions(config));
     return { guest, port, state, verdict: drift.length > 0 ? 'drift' : 'ok', drift };
   });
 }
