@@ -82,7 +82,7 @@ uninstall() {
   grep -v '^dir ' "$MANIFEST" | while IFS= read -r file; do
     if [ ! -e "$file" ]; then
       say "already gone: $file"
-    elif [ "$file" = "$PREFIX/dist/mactable.mjs" ] || ours "$file"; then
+    elif [ "$file" = "$PREFIX/dist/mactable.mjs" ] || [ "$file" = "$PREFIX/dist/hook.cjs" ] || ours "$file"; then
       act rm -f "$file"
       say "removed: $file"
     else
@@ -151,6 +151,7 @@ install_all() {
   [ -z "$INSTALLED" ] || INSTALLED="$INSTALLED
 "
   put "$SRC/dist/mactable.mjs" "$PREFIX/dist/mactable.mjs" 0644
+  put "$SRC/dist/hook.cjs" "$PREFIX/dist/hook.cjs" 0644
   put "$WORK/mactable" "$BIN_DIR/mactable" 0755
   put "$WORK/hook" "$HOOK" 0755
   printf '%s' "$INSTALLED" | sort -u > "$WORK/manifest"

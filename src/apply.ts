@@ -1,18 +1,26 @@
 import { describe } from './errors.js';
-import { ensureFdbEntries, ensureNoFdbEntries, type EntryOptions, type FdbOutcome, type FdbTarget } from './host/fdb.js';
+import { ensureEntries, ensureNoEntries, type FdbOutcome } from './host/fdb.js';
 import type { HostFs } from './host/fs.js';
 import { masterOf, portProblem } from './host/port-checks.js';
 import { netDevice } from './host/paths.js';
 import { ensurePortFlag, FLAG_WORDS, type PortFlag } from './host/sysfs.js';
+import type { Desired } from './plan/desired.js';
 import type { ManagedPort } from './plan/plan.js';
 import type { BridgeRunner } from './runtime.js';
 
-// What happened to one managed port: the changes made (in words), and the step that failed, if one did.
+// What happened to one managed port: the changes made (in words), the step that failed, if one did, and a note
+// (why nothing was done, or what was put back after a failure).
 export interface PortOutcome {
   port: ManagedPort;
   changes: string[];
   failure: string | null;
-  note: string | null; // why nothing was done, when that is fine (a tap already gone)
+  note: string | null;
+}
+
+// A port and the state it should reach.
+export interface PortWork {
+  port: ManagedPort;
+  want: Desired;
 }
 
 const FLAGS: PortFlag[] = ['learning', 'unicast_flood'];
@@ -28,50 +36,84 @@ function step(outcome: PortOutcome, action: () => void): boolean {
   }
 }
 
-function setFlags(host: HostFs, outcome: PortOutcome, on: boolean): void {
+function setFlags(host: HostFs, outcome: PortOutcome, on: boolean, changes = outcome.changes): void {
   const { bridge, tap } = outcome.port;
   for (const flag of FLAGS) {
-    if (ensurePortFlag(host, bridge, tap, flag, on)) outcome.changes.push(`${FLAG_WORDS[flag]} ${on ? 'on' : 'off'}`);
+    if (ensurePortFlag(host, bridge, tap, flag, on)) changes.push(`${FLAG_WORDS[flag]} ${on ? 'on' : 'off'}`);
   }
 }
 
 function record(outcomes: PortOutcome[], results: FdbOutcome[]): void {
   outcomes.forEach((outcome, i) => {
     const result = results[i] as FdbOutcome;
-    if ('error' in result) outcome.failure = result.error;
-    else outcome.changes.push(...result.changes);
+    outcome.changes.push(...result.changes);
+    if (result.error !== null) outcome.failure = result.error;
   });
 }
 
-const target = ({ port }: PortOutcome): FdbTarget => ({ mac: port.mac, tap: port.tap, bridge: port.bridge });
 const untouched = (port: ManagedPort): PortOutcome => ({ port, changes: [], failure: null, note: null });
 
-// Apply every managed port: checks, learning and unicast flooding off through sysfs, then all
-// static FDB entries (and port locks) through a single `bridge` process. Never throws past a port.
-export async function applyPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[], options: EntryOptions): Promise<PortOutcome[]> {
-  const outcomes = ports.map(untouched);
-  const ready = outcomes.filter((outcome) =>
-    step(outcome, () => {
+// Bring every port to its desired state: checks, learning and unicast flooding off through sysfs, then the
+// entries through a single `bridge` process (and the locks once their entries are verified). Never throws past
+// a port. With `rollback` (the operation must not fail, so the guest keeps running), a port that failed part-way
+// is put back as libvirt made it, so unicast still reaches the guest by flooding.
+export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: PortWork[], rollback: boolean): Promise<PortOutcome[]> {
+  const outcomes = work.map(({ port }) => untouched(port));
+  const ready = outcomes.flatMap((outcome, i) => {
+    const fine = step(outcome, () => {
       outcome.failure = portProblem(host, outcome.port.bridge, outcome.port.tap);
       if (outcome.failure === null) setFlags(host, outcome, false);
-    }),
-  );
-  if (ready.length > 0) record(ready, await ensureFdbEntries(bridge, ready.map(target), options));
+    });
+    return fine ? [{ outcome, want: (work[i] as PortWork).want }] : [];
+  });
+  if (ready.length > 0) {
+    record(
+      ready.map(({ outcome }) => outcome),
+      await ensureEntries(bridge, ready.map(({ outcome, want }) => ({ port: outcome.port, want }))),
+    );
+  }
+  const broken = outcomes.filter((outcome) => outcome.failure !== null && portProblem(host, outcome.port.bridge, outcome.port.tap) === null);
+  if (rollback && broken.length > 0) await putBack(host, bridge, broken);
   return outcomes;
+}
+
+// After a failure: learning and flooding on, no entry, unlocked, as libvirt leaves a port; the outcome's note says so.
+async function putBack(host: HostFs, bridge: BridgeRunner, outcomes: PortOutcome[]): Promise<void> {
+  const undone = outcomes.map((outcome) => {
+    const changes: string[] = [];
+    try {
+      setFlags(host, outcome, true, changes);
+    } catch (error) {
+      return { changes, error: describe(error) };
+    }
+    return { changes, error: null };
+  });
+  const cleared = await ensureNoEntries(bridge, outcomes.map(({ port }) => port));
+  outcomes.forEach((outcome, i) => {
+    const flags = undone[i] as { changes: string[]; error: string | null };
+    const entry = cleared[i] as FdbOutcome;
+    const changes = [...flags.changes, ...entry.changes];
+    const error = flags.error ?? entry.error;
+    outcome.note =
+      error === null
+        ? `left as libvirt made it${changes.length > 0 ? ` (${changes.join(', ')})` : ''}`
+        : `could not put it back as libvirt made it: ${error}${changes.length > 0 ? ` (done: ${changes.join(', ')})` : ''}`;
+  });
 }
 
 // Undo for taps that outlive the guest: learning and unicast flooding back on, the entry deleted, the port unlocked.
 // A tap already gone, or moved to another bridge, is left as it is.
 export async function undoPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[]): Promise<PortOutcome[]> {
   const outcomes = ports.map(untouched);
-  const ready = outcomes.filter((outcome) =>
-    step(outcome, () => {
-      const { tap, bridge: br } = outcome.port;
-      if (!host.exists(netDevice(tap))) outcome.note = 'tap already gone, nothing to undo';
-      else if (masterOf(host, tap) !== br) outcome.note = `tap is no longer a port of ${br}, left as it is`;
-      else setFlags(host, outcome, true);
-    }) && outcome.note === null,
+  const ready = outcomes.filter(
+    (outcome) =>
+      step(outcome, () => {
+        const { tap, bridge: br } = outcome.port;
+        if (!host.exists(netDevice(tap))) outcome.note = 'tap already gone, nothing to undo';
+        else if (masterOf(host, tap) !== br) outcome.note = `tap is no longer a port of ${br}, left as it is`;
+        else setFlags(host, outcome, true);
+      }) && outcome.note === null,
   );
-  if (ready.length > 0) record(ready, await ensureNoFdbEntries(bridge, ready.map(target)));
+  if (ready.length > 0) record(ready, await ensureNoEntries(bridge, ready.map(({ port }) => port)));
   return outcomes;
 }

@@ -26,11 +26,6 @@ const DEFAULTS = { onError: 'fail', timeout: DEFAULT_TIMEOUT, sticky: false, loc
 const MAX_TIMEOUT = 300;
 const COMMENT = '//'; // npm's convention for comments in JSON: a string or a list of strings
 
-// What the config asks of each port's entry, in the words of the FDB code: sticky, and a locked port.
-export function entryOptions({ sticky, lockPorts }: Config): { sticky: boolean; lock: boolean } {
-  return { sticky, lock: lockPorts };
-}
-
 export function emptyConfig(source: string): Config {
   return { bridges: [], networks: [], ...DEFAULTS, source, found: false };
 }

@@ -1,18 +1,19 @@
-import { applyPorts, undoPorts, type PortOutcome } from './apply.js';
-import { DEFAULT_TIMEOUT, entryOptions, type OnError } from './config.js';
+import { ensurePorts, undoPorts, type PortOutcome } from './apply.js';
+import { DEFAULT_TIMEOUT, type OnError } from './config.js';
 import { parseDomain } from './domain/parse.js';
 import { describe, EXIT, exitCodeOf } from './errors.js';
 import { gatherFacts } from './host/gather.js';
 import { printable } from './names.js';
-import { managedPorts, planDomain } from './plan/plan.js';
+import { desiredFor, pausedWords, vcpusRun } from './plan/desired.js';
+import { managedPorts, planDomain, type Plan } from './plan/plan.js';
 import { outcomeLine, syslogLines } from './report.js';
 import type { Runtime } from './runtime.js';
 import { settingsFrom } from './settings.js';
 import { withTimeBound, type Bounded } from './time-bound.js';
 
-// What the qemu hook does per libvirt operation. `strict`: a failure may fail the operation
-// (only `started`: on reconnect a non-zero exit makes libvirt kill the running guest).
-const ACTIONS: Record<string, { undo: boolean; strict: boolean }> = {
+// What the qemu hook does per libvirt operation (hooks/qemu lets exactly these through). `strict`: a failure may
+// fail the operation; only on `started`: on reconnect a non-zero exit makes libvirt kill the running guest.
+export const ACTIONS: Record<string, { undo: boolean; strict: boolean }> = {
   'started begin': { undo: false, strict: true },
   'reconnect begin': { undo: false, strict: false },
   'attach begin': { undo: false, strict: false },
@@ -21,9 +22,29 @@ const ACTIONS: Record<string, { undo: boolean; strict: boolean }> = {
 
 const USAGE = 'usage: mactable hook qemu NAME OPERATION SUB-OPERATION [EXTRA] (domain XML on stdin)';
 
-// `mactable hook qemu NAME OP SUBOP [EXTRA]`: libvirt's qemu hook. Never writes stdout
-// (libvirt reads it as domain XML for migrate and restore); every other operation is left alone.
+// The exit code when something unforeseen ends the hook: never non-zero where libvirt would kill or fail a running guest.
+export function crashExitCode(argv: string[]): number {
+  return ACTIONS[`${argv[3]} ${argv[4]}`]?.strict ? EXIT.failed : EXIT.ok;
+}
+
+// `mactable hook qemu NAME OP SUBOP [EXTRA]`: libvirt's qemu hook. Never writes stdout (libvirt reads it as
+// domain XML for migrate and restore); every other operation is left alone. Whatever happens, it ends with
+// the operation's exit policy.
 export async function runHook(rt: Runtime): Promise<number> {
+  let fallback = crashExitCode(rt.argv);
+  try {
+    return await hook(rt, (code) => (fallback = code));
+  } catch (error) {
+    try {
+      rt.stderr(`mactable: ${describe(error)}\n`);
+    } catch {
+      // Nothing is left to say it with; the exit code still follows the operation's policy.
+    }
+    return fallback;
+  }
+}
+
+async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<number> {
   const [, driver, name, op, subop] = rt.argv;
   if (driver !== 'qemu' || name === undefined || op === undefined || subop === undefined) {
     rt.stderr(`mactable: ${USAGE}\n`);
@@ -47,22 +68,35 @@ export async function runHook(rt: Runtime): Promise<number> {
     const config = settings.config();
     if (!('config' in config)) {
       onError = config.onError ?? 'fail';
+      setFallback(warnOnly() ? EXIT.ok : EXIT.failed);
       await say(config.problem);
       return warnOnly() ? EXIT.ok : EXIT.input;
     }
     onError = config.config.onError;
+    setFallback(warnOnly() ? EXIT.ok : EXIT.failed);
     bounded = withTimeBound(rt, config.config.timeout, started);
-    const domain = parseDomain(rt.readStdin(), 'stdin');
-    const ports = managedPorts(planDomain(domain, gatherFacts(domain, settings.host), config.config));
+    const domain = parseDomain(await bounded.readStdin(), 'stdin');
+    const plan = planDomain(domain, gatherFacts(domain, settings.host), config.config);
+    const ports = action.undo ? managedPorts(plan).filter((port) => !port.tapManaged) : managedPorts(plan);
     if (ports.length === 0) return EXIT.ok;
+    const want = desiredFor(plan.run, config.config);
     const outcomes = action.undo
       ? await undoPorts(settings.host, bounded.bridge, ports)
-      : await applyPorts(settings.host, bounded.bridge, ports, entryOptions(config.config));
+      : await ensurePorts(settings.host, bounded.bridge, ports.map((port) => ({ port, want })), warnOnly());
+    if (!action.undo) notePaused(plan, outcomes);
     await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly());
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
   } catch (error) {
     await say(describe(error));
     return warnOnly() ? EXIT.ok : exitCodeOf(error);
+  }
+}
+
+// A paused guest (incoming migration, start --paused) gets its flags only; the entry follows when its vCPUs run.
+function notePaused(plan: Plan, outcomes: PortOutcome[]): void {
+  if (vcpusRun(plan.run)) return;
+  for (const outcome of outcomes) {
+    if (outcome.failure === null) outcome.note = `no static entry while the guest is ${pausedWords(plan.run)}: it is added when the guest runs`;
   }
 }
 

@@ -6,14 +6,14 @@ import type { Runtime } from './runtime.js';
 export async function readDomainXml(rt: Runtime, file: string | undefined): Promise<{ xml: string; what: string }> {
   if (file === undefined || file === '-') {
     if (await rt.stdinIsTTY()) throw new InputError('no domain XML: give a FILE, or pipe the XML to stdin');
-    return { xml: readOr(() => rt.readStdin(), 'stdin'), what: 'stdin' };
+    return { xml: await readOr(() => rt.readStdin(Infinity), 'stdin'), what: 'stdin' };
   }
-  return { xml: readOr(() => rt.readFile(file), file), what: file };
+  return { xml: await readOr(async () => rt.readFile(file), file), what: file };
 }
 
-function readOr(read: () => string, what: string): string {
+async function readOr(read: () => Promise<string>, what: string): Promise<string> {
   try {
-    return read();
+    return await read();
   } catch (error) {
     throw new InputError(`cannot read ${what}: ${osErrorText(error)}`);
   }

@@ -1,13 +1,11 @@
 import { describe, exitCodeOf } from './errors.js';
+import { runHook } from './hook.js';
 import type { Runtime } from './runtime.js';
 
 // Run one invocation; every error is caught here once and mapped to an exit code with one line on stderr.
 export async function run(rt: Runtime): Promise<number> {
-  // The hook path loads neither yargs nor the help text; `hook --help` goes to the CLI.
-  if (rt.argv[0] === 'hook' && !rt.argv.includes('--help')) {
-    const { runHook } = await import('./hook.js');
-    return runHook(rt);
-  }
+  // `mactable hook --help` is the CLI's; after that every word is libvirt's (a guest may be named --help).
+  if (rt.argv[0] === 'hook' && rt.argv[1] !== '--help') return runHook(rt);
   try {
     const { runCli } = await import('./cli/cli.js');
     return await runCli(rt);

@@ -6,6 +6,7 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
   failure: string | null; // why it did not run or was stopped, in plain words
+  timedOut: boolean; // stopped at its time bound
 }
 
 // Runs `bridge` with the given arguments and stdin within a time bound; never throws.
@@ -26,7 +27,7 @@ export type SyslogSink = (lines: LogLine[], timeoutMs: number) => Promise<string
 export interface Runtime {
   argv: string[];
   env: Record<string, string | undefined>;
-  readStdin(): string;
+  readStdin(timeoutMs: number): Promise<string>; // rejects when stdin does not end within the bound
   stdinIsTTY(): Promise<boolean>;
   stdout(text: string): void;
   stderr(text: string): void;

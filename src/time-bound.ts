@@ -1,7 +1,7 @@
-import { TIMED_OUT } from './host/commands.js';
 import type { BridgeRunner, CommandResult, LogLine, Runtime } from './runtime.js';
 
 export interface Bounded {
+  readStdin(): Promise<string>;
   bridge: BridgeRunner;
   syslog(lines: LogLine[]): Promise<string | null>;
 }
@@ -12,9 +12,10 @@ export function withTimeBound(rt: Runtime, seconds: number, since = rt.now()): B
   const end = since + seconds * 1000;
   const spent = `the time bound of ${seconds} s is spent`;
   const left = () => end - rt.now();
-  const named = (result: CommandResult) => (result.failure === TIMED_OUT ? { ...result, failure: `${TIMED_OUT}: ${spent}` } : result);
+  const named = (result: CommandResult) => (result.timedOut ? { ...result, failure: `timed out: ${spent}` } : result);
   return {
-    bridge: async (args, input) => (left() > 0 ? named(await rt.bridge(args, input, left())) : { exitCode: null, stdout: '', stderr: '', failure: spent }),
+    readStdin: () => rt.readStdin(Math.max(left(), 0)),
+    bridge: async (args, input) => (left() > 0 ? named(await rt.bridge(args, input, left())) : { exitCode: null, stdout: '', stderr: '', failure: spent, timedOut: true }),
     syslog: async (lines) => (left() > 0 ? rt.syslog(lines, left()) : `cannot write to the system log: ${spent}`),
   };
 }

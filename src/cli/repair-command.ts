@@ -1,13 +1,11 @@
-import { applyPorts } from '../apply.js';
-import { configOrThrow, entryOptions } from '../config.js';
+import { configOrThrow } from '../config.js';
 import { InputError } from '../errors.js';
-import { managedPorts } from '../plan/plan.js';
+import { reconcile } from '../reconcile.js';
 import { outcomeLine, syslogLines } from '../report.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
 import { withTimeBound } from '../time-bound.js';
-import { portStatuses } from './status-command.js';
 
 export interface RepairArgs {
   names: string[];
@@ -17,30 +15,28 @@ export interface RepairArgs {
   config?: string | undefined;
 }
 
-// `mactable repair`: apply the plan again to running guests, as the hook does on reconnect.
+// `mactable repair`: observe the running guests' ports and fix what drifted, by the same code as the watcher.
 // stdout lists what changed (nothing when nothing drifted); failures go to stderr and exit 1.
 export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<number> {
   if (args.names.length === 0 && !args.all) throw new InputError('name the guests to repair, or give --all');
+  const settings = settingsFrom(rt, args);
+  const config = configOrThrow(settings.config());
+  const bounded = withTimeBound(rt, config.timeout);
+  const plans = planRunningGuests(settings.host, config, args.names);
   if (args.dryRun) {
-    for (const { guest, port, drift } of await portStatuses(rt, args)) {
+    const { portStatuses } = await import('../host/port-status.js');
+    for (const { guest, port, drift } of await portStatuses(settings.host, bounded.bridge, plans, config)) {
       if (drift.length > 0) rt.stdout(`${guest}: ${port.tap} on ${port.bridge}: would repair: ${drift.join(', ')}\n`);
     }
     return 0;
   }
-  const settings = settingsFrom(rt, args);
-  const config = configOrThrow(settings.config());
-  const bounded = withTimeBound(rt, config.timeout);
-  let failed = false;
-  for (const plan of planRunningGuests(settings.host, config, args.names)) {
-    const outcomes = await applyPorts(settings.host, bounded.bridge, managedPorts(plan), entryOptions(config));
-    for (const outcome of outcomes) {
-      if (outcome.failure !== null) {
-        failed = true;
-        rt.stderr(`mactable: ${outcomeLine(plan.domain, outcome, '')}\n`);
-      } else if (outcome.changes.length > 0) rt.stdout(`${outcomeLine(plan.domain, outcome, '')}\n`);
-    }
-    const problem = await bounded.syslog(syslogLines(plan.domain, outcomes, '', 'err', 'repair'));
-    if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
+  const { fixed } = await reconcile(settings.host, bounded.bridge, plans, config);
+  for (const { guest, outcome } of fixed) {
+    if (outcome.failure !== null) rt.stderr(`mactable: ${outcomeLine(guest, outcome, '')}\n`);
+    else rt.stdout(`${outcomeLine(guest, outcome, 'nothing to change')}\n`);
   }
-  return failed ? 1 : 0;
+  const lines = fixed.flatMap(({ guest, outcome }) => syslogLines(guest, [outcome], '', 'err', 'repair'));
+  const problem = await bounded.syslog(lines);
+  if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
+  return fixed.some(({ outcome }) => outcome.failure !== null) ? 1 : 0;
 }

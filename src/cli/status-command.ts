@@ -1,8 +1,5 @@
-import { configOrThrow, entryOptions } from '../config.js';
-import { ifnameProblem, macProblem } from '../names.js';
-import { observePorts, type PortRef, type PortState } from '../host/observe.js';
-import { driftOf } from '../plan/drift.js';
-import type { ManagedPort, PortPlan } from '../plan/plan.js';
+import { configOrThrow } from '../config.js';
+import { portStatuses, type PortStatus } from '../host/port-status.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
@@ -17,44 +14,12 @@ export interface StatusArgs {
   json: boolean;
 }
 
-export type Verdict = 'ok' | 'drift' | 'unmanaged';
-
-// One NIC of a running guest: its plan entry, the kernel's state (when its tap and bridge are known) and the verdict.
-export interface PortStatus {
-  guest: string;
-  port: PortPlan;
-  state: PortState | null;
-  verdict: Verdict;
-  drift: string[];
-}
-
-// A port whose MAC, tap and bridge are all known and valid can be looked at, managed or not.
-function portRef({ mac, tap, bridge }: PortPlan): PortRef | null {
-  if (mac === null || tap === null || bridge === null) return null;
-  if (macProblem(mac) || ifnameProblem(tap) || ifnameProblem(bridge)) return null;
-  return { mac, tap, bridge };
-}
-
-// Every NIC of the running guests (all, or the named ones) with its verdict; the FDBs are read in one `bridge` process.
-export async function portStatuses(rt: Runtime, args: Omit<StatusArgs, 'json'>): Promise<PortStatus[]> {
+// `mactable status`: exit 0 when nothing drifts, 1 when something does.
+export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<number> {
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
   const plans = planRunningGuests(settings.host, config, args.names);
-  const ports = plans.flatMap((plan) => plan.ports.map((port) => ({ guest: plan.domain, port, ref: portRef(port) })));
-  const refs = ports.flatMap(({ ref }) => (ref ? [ref] : []));
-  // observePorts answers in the order of `refs`: hand the states out in that order again.
-  const states = (await observePorts(settings.host, withTimeBound(rt, config.timeout).bridge, refs)).values();
-  return ports.map(({ guest, port, ref }) => {
-    const state = ref ? (states.next().value as PortState) : null;
-    if (!port.manage) return { guest, port, state, verdict: 'unmanaged', drift: [] };
-    const drift = driftOf(port as ManagedPort, state as PortState, entryOptions(config));
-    return { guest, port, state, verdict: drift.length > 0 ? 'drift' : 'ok', drift };
-  });
-}
-
-// `mactable status`: exit 0 when nothing drifts, 1 when something does.
-export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<number> {
-  const statuses = await portStatuses(rt, args);
+  const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config);
   const drifting = statuses.some((status) => status.verdict === 'drift');
   rt.stdout(args.json ? `${JSON.stringify(statusJson(statuses, drifting))}\n` : `${statusText(statuses, await rt.stdoutIsTTY())}\n`);
   return drifting ? 1 : 0;

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { printable } from '../names.js';
 import { attr, child, children, parseXml, rootNames, text, type XmlNode } from '../xml.js';
-import type { Domain, Nic } from './types.js';
+import type { Domain, Nic, RunState } from './types.js';
 
 // Documents an administrator might hand us by mistake, named so the refusal says what they are.
 const NOT_A_DOMAIN: Record<string, string> = {
@@ -24,21 +24,22 @@ export function parseDomain(xml: string, what: string): Domain {
   if (root === 'domstatus') {
     const inner = child(child(doc, 'domstatus'), 'domain');
     if (!inner) throw new InputError(`${what}: <domstatus> without a <domain> inside`);
-    return domainFrom(inner, 'status', what);
+    const status = child(doc, 'domstatus');
+    return domainFrom(inner, 'status', what, { state: attr(status, 'state') ?? 'running', reason: attr(status, 'reason') });
   }
   if (root === 'domain') {
     const node = child(doc, 'domain') ?? {};
-    return domainFrom(node, attr(node, 'id') === null ? 'inactive' : 'live', what);
+    return domainFrom(node, attr(node, 'id') === null ? 'inactive' : 'live', what, null);
   }
   const known = NOT_A_DOMAIN[root];
   throw new InputError(`${what}: not a libvirt domain: root element is <${printable(root)}>${known ? ` (${known})` : ''}`);
 }
 
-function domainFrom(node: XmlNode, shape: Domain['shape'], what: string): Domain {
+function domainFrom(node: XmlNode, shape: Domain['shape'], what: string, run: RunState | null): Domain {
   const name = text(node, 'name')?.trim();
   if (!name) throw new InputError(`${what}: the domain has no <name>`);
   const nics = children(node, 'devices').flatMap((devices) => children(devices, 'interface'));
-  return { name, shape, nics: nics.map(nicFrom) };
+  return { name, shape, run, nics: nics.map(nicFrom) };
 }
 
 function nicFrom(node: XmlNode, index: number): Nic {
@@ -59,4 +60,14 @@ function nicFrom(node: XmlNode, index: number): Nic {
     tapManaged: attr(target, 'managed') !== 'no',
     virtualport: attr(child(node, 'virtualport'), 'type') ?? attr(child(actual, 'virtualport'), 'type'),
   };
+}
+
+const DOMSTATUS_HEAD = /^\s*(?:<\?xml[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*<domstatus\b([^>]*)>/u;
+
+// The run state from the head of a status file, without parsing the whole document (the hook reads it on every call).
+export function parseRunState(xml: string): RunState | null {
+  const head = DOMSTATUS_HEAD.exec(xml)?.[1];
+  if (head === undefined) return null;
+  const value = (name: string) => new RegExp(`\\s${name}\\s*=\\s*(?:'([^']*)'|"([^"]*)")`, 'u').exec(head)?.slice(1).find((v) => v !== undefined) ?? null;
+  return { state: value('state') ?? 'running', reason: value('reason') };
 }

@@ -19,8 +19,15 @@ export interface Nic {
 // Which document the domain came from: hook stdin / `virsh dumpxml` (live or inactive), or the daemon's status file.
 export type DomainShape = 'live' | 'inactive' | 'status';
 
+// The run state in the daemon's status file (<domstatus state= reason=>): the vCPUs run unless it says 'paused'.
+export interface RunState {
+  state: string;
+  reason: string | null;
+}
+
 export interface Domain {
   name: string;
   shape: DomainShape;
+  run: RunState | null; // only the status file carries it
   nics: Nic[];
 }

@@ -6,9 +6,6 @@ const SBIN = ['/usr/sbin', '/sbin'];
 
 type Env = Record<string, string | undefined>;
 
-// The failure of a command stopped at its time bound; the bound's owner says which bound.
-export const TIMED_OUT = 'timed out';
-
 function commandEnv(env: Env): Record<string, string> {
   const dirs = (env.PATH ?? '/usr/bin:/bin').split(':');
   return { PATH: [...dirs, ...SBIN.filter((dir) => !dirs.includes(dir))].join(':'), LC_ALL: 'C' };
@@ -22,12 +19,11 @@ export async function runCommand(file: string, args: string[], input: string, en
   const result = spawnSync(file, args, { input, env: commandEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 64 << 20 });
   const { stdout = '', stderr = '' } = result;
   if (result.error) {
-    const code = (result.error as NodeJS.ErrnoException).code;
-    const failure = code === 'ETIMEDOUT' ? TIMED_OUT : `cannot run ${file}: ${result.error.message}`;
-    return { exitCode: null, stdout, stderr, failure };
+    const timedOut = (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+    return { exitCode: null, stdout, stderr, failure: timedOut ? 'timed out' : `cannot run ${file}: ${result.error.message}`, timedOut };
   }
-  if (result.signal) return { exitCode: null, stdout, stderr, failure: `${file} was killed by ${result.signal}` };
-  return { exitCode: result.status, stdout, stderr, failure: null };
+  if (result.signal) return { exitCode: null, stdout, stderr, failure: `${file} was killed by ${result.signal}`, timedOut: false };
+  return { exitCode: result.status, stdout, stderr, failure: null, timedOut: false };
 }
 
 // `bridge` from iproute2; MACTABLE_BRIDGE names another binary (tests use it to simulate faults).

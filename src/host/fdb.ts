@@ -1,158 +1,131 @@
+import type { Desired } from '../plan/desired.js';
+import type { PortRef } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime.js';
 import { runBatch, type BatchCommand, type BatchResult } from './batch.js';
 
-// A guest port's FDB entry: MAC on TAP, whose master is BRIDGE. Names are validated before they get here.
-export interface FdbTarget {
-  mac: string;
-  tap: string;
-  bridge: string;
+// The guest MAC's entry on its port, as the kernel shows it.
+export interface EntryState {
+  state: string;
+  flags: string[];
 }
 
-// What `ensure*` did to one target: the changes in words, or the step that failed.
-export type FdbOutcome = { changes: string[] } | { error: string };
-
-// An entry as `bridge -j fdb show` prints it, and a port as `bridge -j -d link show` does.
-export interface FdbEntry {
-  mac?: unknown;
-  ifname?: unknown;
-  master?: unknown;
-  state?: unknown;
-  flags?: unknown;
+// One port's entry and lock, as one batch saw them.
+export interface PortView {
+  entry: EntryState | null;
+  locked: boolean | null; // null: the kernel does not report it
 }
 
-interface LinkEntry {
-  ifname?: unknown;
-  locked?: unknown;
+// What an `ensure*` did to one port: the changes in words, and the step that failed, if one did.
+export interface FdbOutcome {
+  changes: string[];
+  error: string | null;
 }
 
 // Always `master static`: without a state iproute2 makes a local entry, which delivers the guest's frames to the host.
-const replace = ({ mac, tap }: FdbTarget, sticky: boolean): BatchCommand => ({
-  line: `fdb replace ${mac} dev ${tap} master static${sticky ? ' sticky' : ''}`,
-  shows: false,
-});
-const remove = ({ mac, tap }: FdbTarget): BatchCommand => ({ line: `fdb del ${mac} dev ${tap} master`, shows: false });
-const lock = ({ tap }: FdbTarget, on: boolean): BatchCommand => ({ line: `link set dev ${tap} locked ${on ? 'on' : 'off'}`, shows: false });
-const showFdb = (bridge: string): BatchCommand => ({ line: `fdb show br ${bridge}`, shows: true });
-const showLinks = (bridge: string): BatchCommand => ({ line: `link show master ${bridge}`, shows: true });
+const replace = ({ mac, tap }: PortRef, sticky: boolean): BatchCommand => ({ line: `fdb replace ${mac} dev ${tap} master static${sticky ? ' sticky' : ''}`, shows: false });
+const remove = ({ mac, tap }: PortRef): BatchCommand => ({ line: `fdb del ${mac} dev ${tap} master`, shows: false });
+const lock = ({ tap }: PortRef, on: boolean): BatchCommand => ({ line: `link set dev ${tap} locked ${on ? 'on' : 'off'}`, shows: false });
+// One port's entries and link details: the cost does not grow with the other entries the bridge holds.
+const showEntries = ({ bridge, tap }: PortRef): BatchCommand => ({ line: `fdb show br ${bridge} brport ${tap}`, shows: true });
+const showLink = ({ tap }: PortRef): BatchCommand => ({ line: `link show dev ${tap}`, shows: true });
+const view = (port: PortRef) => [showEntries(port), showLink(port)];
 
-// The entry for MAC on TAP, whose master is BR, in a `fdb show br BR` result, whatever its state.
-export function findEntry(output: unknown, { mac, tap, bridge }: FdbTarget): FdbEntry | undefined {
-  if (!Array.isArray(output)) return undefined;
-  return output.find((entry: FdbEntry) => entry.mac === mac && entry.ifname === tap && entry.master === bridge);
+// The guest MAC's entry in a `fdb show br BR brport TAP` result (the bridge's own, not a `self` one), whatever its state.
+export function entryIn(output: unknown, { mac, bridge }: PortRef): EntryState | null {
+  const entry = Array.isArray(output) ? (output.find((item: { mac?: unknown; master?: unknown }) => item.mac === mac && item.master === bridge) as Record<string, unknown> | undefined) : undefined;
+  if (entry === undefined) return null;
+  return { state: String(entry.state ?? 'unknown'), flags: Array.isArray(entry.flags) ? entry.flags.map(String) : [] };
 }
 
-export function entryFlags(entry: FdbEntry | undefined): string[] {
-  return Array.isArray(entry?.flags) ? entry.flags.map(String) : [];
-}
-
-// Whether a `fdb show br BR` result holds MAC as a static entry on TAP (a sticky one, if asked), whose master is BR.
-export function hasStaticEntry(output: unknown, target: FdbTarget, sticky = false): boolean {
-  const entry = findEntry(output, target);
-  return entry?.state === 'static' && (!sticky || entryFlags(entry).includes('sticky'));
-}
-
-// Whether the port is locked, from a `link show master BR` result; null when the kernel does not say.
-export function isLocked(output: unknown, { tap }: FdbTarget): boolean | null {
-  if (!Array.isArray(output)) return null;
-  const locked = output.find((link: LinkEntry) => link.ifname === tap)?.locked;
+// Whether a `link show dev TAP` result says the port is locked; null when the kernel does not say.
+function lockedIn(output: unknown): boolean | null {
+  const locked = Array.isArray(output) ? (output[0] as { locked?: unknown } | undefined)?.locked : undefined;
   return typeof locked === 'boolean' ? locked : null;
 }
 
-// A bridge as one batch sees it: its FDB and, when asked, its ports' link details.
-interface BridgeView {
-  fdb: BatchResult;
-  links: BatchResult | null;
+function readView([entries, link]: BatchResult[], port: PortRef): PortView | string {
+  if (!entries?.ok) return entries?.error ?? 'no answer';
+  return { entry: entryIn(entries.output, port), locked: link?.ok ? lockedIn(link.output) : null };
 }
 
-// What one target saw and did in a batch.
-interface TargetResults {
-  before: BridgeView;
-  changes: BatchResult[];
-  after: BridgeView;
+// Whether an entry is the static one mactable keeps (sticky when asked).
+export function entryRight(entry: EntryState | null, sticky: boolean): boolean {
+  return entry?.state === 'static' && (!sticky || entry.flags.includes('sticky'));
 }
 
-// One batch for all targets: each bridge viewed once before, the changes of each target, each bridge once after.
-// Two views per bridge, however many ports: the cost stays flat in the number of ports.
-async function batchAround(
-  bridge: BridgeRunner,
-  targets: FdbTarget[],
-  changes: (target: FdbTarget) => BatchCommand[],
-  withLinks: boolean,
-): Promise<TargetResults[] | string> {
-  const bridges = [...new Set(targets.map((target) => target.bridge))];
-  const views = bridges.flatMap((name) => (withLinks ? [showFdb(name), showLinks(name)] : [showFdb(name)]));
-  const perTarget = targets.map(changes);
-  const changeCount = perTarget.reduce((sum, list) => sum + list.length, 0);
-  const results = await runBatch(bridge, [...views, ...perTarget.flat(), ...views]);
+// Per port: its view, its changes, its view again. One batch for all ports, so one `bridge` process.
+async function viewAround(bridge: BridgeRunner, ports: PortRef[], changes: (port: PortRef, i: number) => BatchCommand[]) {
+  const perPort = ports.map((port, i) => [...view(port), ...changes(port, i), ...view(port)]);
+  const results = await runBatch(bridge, perPort.flat());
   if (typeof results === 'string') return results;
-  const view = (offset: number, target: FdbTarget): BridgeView => {
-    const at = offset + bridges.indexOf(target.bridge) * (withLinks ? 2 : 1);
-    return { fdb: results[at] as BatchResult, links: withLinks ? (results[at + 1] as BatchResult) : null };
-  };
-  let cursor = views.length;
-  return targets.map((target, i) => {
-    const count = (perTarget[i] as BatchCommand[]).length;
-    const mine = results.slice(cursor, cursor + count);
-    cursor += count;
-    return { before: view(0, target), changes: mine, after: view(views.length + changeCount, target) };
+  let cursor = 0;
+  return ports.map((port, i) => {
+    const mine = results.slice(cursor, (cursor += (perPort[i] as BatchCommand[]).length));
+    return { before: readView(mine.slice(0, 2), port), changes: mine.slice(2, -2), after: readView(mine.slice(-2), port) };
   });
 }
 
-export interface EntryOptions {
-  sticky: boolean;
-  lock: boolean;
+// Each port's entry and lock, in one `bridge` process; a string per port that could not be read, or for all.
+export async function readPortViews(bridge: BridgeRunner, ports: PortRef[]): Promise<(PortView | string)[] | string> {
+  if (ports.length === 0) return [];
+  const results = await runBatch(bridge, ports.flatMap(view));
+  if (typeof results === 'string') return results;
+  return ports.map((port, i) => readView(results.slice(2 * i, 2 * i + 2), port));
 }
 
-// Make each target's static entry present (sticky, and the port locked, when asked), in one `bridge` process:
-// view, change, view again to verify.
-export async function ensureFdbEntries(bridge: BridgeRunner, targets: FdbTarget[], options: EntryOptions): Promise<FdbOutcome[]> {
-  const changes = (target: FdbTarget) => [replace(target, options.sticky), ...(options.lock ? [lock(target, true)] : [])];
-  const results = await batchAround(bridge, targets, changes, options.lock);
-  if (typeof results === 'string') return targets.map(() => ({ error: `cannot add the static entry: ${results}` }));
-  return results.map(({ before, changes: [added, locked], after }, i): FdbOutcome => {
-    const target = targets[i] as FdbTarget;
-    const kind = options.sticky ? 'static sticky entry' : 'static entry';
-    if (added && !added.ok) return { error: `cannot add the ${kind}: ${added.error}` };
-    if (locked && !locked.ok) return { error: `cannot lock the port: ${locked.error}` };
-    if (!after.fdb.ok) return { error: `cannot read the entry back: ${after.fdb.error}` };
-    if (!hasStaticEntry(after.fdb.output, target, options.sticky)) return { error: `the ${kind} is not there after bridge fdb replace` };
-    const done: string[] = [];
-    if (!(before.fdb.ok && hasStaticEntry(before.fdb.output, target, options.sticky))) done.push(`${kind} ${target.mac} added`);
-    if (options.lock) {
-      if (!after.links?.ok || isLocked(after.links.output, target) !== true) return { error: 'the port is not locked after bridge link set' };
-      if (!(before.links?.ok && isLocked(before.links.output, target) === true)) done.push('port locked');
+const failed = (result: BatchResult | undefined): string | null => (result && !result.ok ? result.error : null);
+
+// Make each port's entry what `want` says: present (sticky when asked) while the guest runs, absent and the port
+// unlocked while it is paused. Then lock the ports that want it, but only those whose entry is verified: a locked
+// port without its entry drops every frame of the guest.
+export async function ensureEntries(bridge: BridgeRunner, items: { port: PortRef; want: Desired }[]): Promise<FdbOutcome[]> {
+  const ports = items.map((item) => item.port);
+  const wants = items.map((item) => item.want);
+  const kind = (want: Desired) => (want.sticky ? 'static sticky entry' : 'static entry');
+  const results = await viewAround(bridge, ports, (port, i) => ((wants[i] as Desired).entry ? [replace(port, (wants[i] as Desired).sticky)] : [remove(port), lock(port, false)]));
+  if (typeof results === 'string') return items.map(({ want }) => ({ changes: [], error: `cannot ${want.entry ? `add the ${kind(want)}` : 'delete the entry'}: ${results}` }));
+  const outcomes = results.map(({ before, changes: [first, second], after }, i): FdbOutcome => {
+    const { port, want } = items[i] as { port: PortRef; want: Desired };
+    const was = typeof before === 'string' ? null : before;
+    if (want.entry) {
+      const error = failed(first);
+      if (error !== null) return { changes: [], error: `cannot add the ${kind(want)}: ${error}` };
+      if (typeof after === 'string') return { changes: [], error: `cannot read the entry back: ${after}` };
+      if (!entryRight(after.entry, want.sticky)) return { changes: [], error: `the ${kind(want)} is not there after bridge fdb replace` };
+      return { changes: entryRight(was?.entry ?? null, want.sticky) ? [] : [`${kind(want)} ${port.mac} added`], error: null };
     }
-    return { changes: done };
+    const existed = was?.entry != null;
+    const wasLocked = was?.locked === true;
+    const changes = [...(existed ? [`entry ${port.mac} deleted`] : []), ...(wasLocked ? ['port unlocked'] : [])];
+    // Deleting an entry that is not there fails; that is the state we want.
+    if (existed && failed(first) !== null) return { changes: [], error: `cannot delete the entry: ${failed(first)}` };
+    if (wasLocked && failed(second) !== null) return { changes: [], error: `cannot unlock the port: ${failed(second)}` };
+    if (typeof after === 'string') return { changes: [], error: `cannot read the entry back: ${after}` };
+    if (after.entry !== null) return { changes: [], error: 'the entry is still there after bridge fdb del' };
+    if (wasLocked && after.locked !== false) return { changes: [], error: 'the port is still locked after bridge link set' };
+    return { changes, error: null };
+  });
+  const toLock = items.flatMap(({ port, want }, i) => {
+    const after = (results[i] as { after: PortView | string }).after;
+    return want.lock && (outcomes[i] as FdbOutcome).error === null && typeof after !== 'string' && after.locked !== true ? [i] : [];
+  });
+  if (toLock.length > 0) await lockPorts(bridge, toLock.map((i) => ports[i] as PortRef), toLock.map((i) => outcomes[i] as FdbOutcome));
+  return outcomes;
+}
+
+// Lock ports whose entries are verified, in one more `bridge` process, and read the lock back.
+async function lockPorts(bridge: BridgeRunner, ports: PortRef[], outcomes: FdbOutcome[]): Promise<void> {
+  const results = await runBatch(bridge, ports.flatMap((port) => [lock(port, true), showLink(port)]));
+  outcomes.forEach((outcome, i) => {
+    const [set, shown] = typeof results === 'string' ? [] : results.slice(2 * i, 2 * i + 2);
+    const error = typeof results === 'string' ? results : failed(set);
+    if (error !== null) outcome.error = `cannot lock the port: ${error}`;
+    else if (!shown?.ok || lockedIn(shown.output) !== true) outcome.error = 'the port is not locked after bridge link set';
+    else outcome.changes.push('port locked');
   });
 }
 
-// Make each target's entry absent and its port unlocked, in one `bridge` process: view, change, view again.
-// Already absent or unlocked is fine.
-export async function ensureNoFdbEntries(bridge: BridgeRunner, targets: FdbTarget[]): Promise<FdbOutcome[]> {
-  const results = await batchAround(bridge, targets, (target) => [remove(target), lock(target, false)], true);
-  if (typeof results === 'string') return targets.map(() => ({ error: `cannot delete the entry: ${results}` }));
-  return results.map(({ before, changes: [removed, unlocked], after }, i): FdbOutcome => {
-    const target = targets[i] as FdbTarget;
-    const existed = before.fdb.ok && hasStaticEntry(before.fdb.output, target);
-    const wasLocked = before.links?.ok === true && isLocked(before.links.output, target) === true;
-    if (removed && !removed.ok && existed) return { error: `cannot delete the entry: ${removed.error}` };
-    if (unlocked && !unlocked.ok && wasLocked) return { error: `cannot unlock the port: ${unlocked.error}` };
-    if (!after.fdb.ok) return { error: `cannot read the entry back: ${after.fdb.error}` };
-    if (hasStaticEntry(after.fdb.output, target)) return { error: 'the entry is still there after bridge fdb del' };
-    if (wasLocked && after.links?.ok && isLocked(after.links.output, target) !== false) return { error: 'the port is still locked after bridge link set' };
-    return { changes: [...(existed ? [`entry ${target.mac} deleted`] : []), ...(wasLocked ? ['port unlocked'] : [])] };
-  });
-}
-
-// The FDB and port details of each bridge, in one `bridge` process; a string when they could not be read.
-export async function readBridges(bridge: BridgeRunner, bridges: string[]): Promise<Map<string, { fdb: unknown; links: unknown }> | string> {
-  const results = await runBatch(bridge, bridges.flatMap((name) => [showFdb(name), showLinks(name)]));
-  if (typeof results === 'string') return results;
-  const views = new Map<string, { fdb: unknown; links: unknown }>();
-  for (const [i, name] of bridges.entries()) {
-    const [fdb, links] = [results[2 * i] as BatchResult, results[2 * i + 1] as BatchResult];
-    if (!fdb.ok) return `cannot read the FDB of ${name}: ${fdb.error}`;
-    views.set(name, { fdb: fdb.output, links: links.ok ? links.output : null });
-  }
-  return views;
+// Make each port's entry absent and the port unlocked (undo), in one `bridge` process. Already so is fine.
+export function ensureNoEntries(bridge: BridgeRunner, ports: PortRef[]): Promise<FdbOutcome[]> {
+  return ensureEntries(bridge, ports.map((port) => ({ port, want: { entry: false, sticky: false, lock: false } })));
 }

@@ -1,15 +1,21 @@
 import { parseNetworkDef, parsePortPlug } from '../domain/network.js';
+import { parseRunState } from '../domain/parse.js';
 import type { Domain } from '../domain/types.js';
 import { InputError } from '../errors.js';
 import { ifnameProblem, networkNameProblem, portIdProblem } from '../names.js';
 import { emptyFacts, portKey, type FileFact, type HostFacts, type TapMaster } from '../plan/facts.js';
 import { osErrorText, type HostFs } from './fs.js';
-import { bridgeDir, networkConfigFile, networkStatusFile, portFile } from './paths.js';
+import { bridgeDir, guestStatusFile, networkConfigFile, networkStatusFile, portFile } from './paths.js';
 import { masterOf } from './port-checks.js';
 
-// Read the host files the domain's NICs point at (only after their names are validated).
+// Read the host files the domain's NICs point at (only after their names are validated), and the run state from
+// the guest's status file when the domain did not come from it (libvirt saves it right before `started`).
 export function gatherFacts(domain: Domain, host: HostFs): HostFacts {
   const facts = emptyFacts();
+  if (domain.run === null && networkNameProblem(domain.name) === null) {
+    const status = readOrNull(host, guestStatusFile(domain.name));
+    facts.run = status === null ? null : parseRunState(status);
+  }
   for (const nic of domain.nics) {
     const { network, portid } = nic.source;
     if (network !== null && networkNameProblem(network) === null) {
@@ -37,6 +43,15 @@ function readFact<T>(host: HostFs, path: string, parse: (text: string, what: str
   } catch (error) {
     const problem = error instanceof InputError ? error.message.slice(path.length + 2) : `cannot read: ${osErrorText(error)}`;
     return { path, state: 'bad', problem };
+  }
+}
+
+// A status file that cannot be read says nothing about the run state: the guest is taken as running.
+function readOrNull(host: HostFs, path: string): string | null {
+  try {
+    return host.readText(path);
+  } catch {
+    return null;
   }
 }
 

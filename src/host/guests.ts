@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { networkNameProblem, quote } from '../names.js';
 import type { HostFs } from './fs.js';
-import { RUN_QEMU } from './paths.js';
+import { guestStatusFile, RUN_QEMU } from './paths.js';
 
 export interface RunningGuest {
   name: string;
@@ -17,7 +17,7 @@ export function runningGuests(host: HostFs, names: string[]): RunningGuest[] {
     // Guest names become file names just as network names do: the same rule keeps them in their directory.
     const problem = networkNameProblem(name);
     if (problem) throw new InputError(`guest name ${quote(name)} ${problem}`);
-    const path = `${RUN_QEMU}/${name}.xml`;
+    const path = guestStatusFile(name);
     const xml = host.readText(path);
     if (xml === null) throw new InputError(`${name} is not running (no ${path})`);
     return { name, path, xml };

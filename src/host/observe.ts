@@ -1,9 +1,9 @@
-import { HostError } from '../errors.js';
+import type { PortRef } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime.js';
-import { entryFlags, findEntry, isLocked, readBridges } from './fdb.js';
+import { readPortViews, type EntryState } from './fdb.js';
 import type { HostFs } from './fs.js';
 import { masterOf } from './port-checks.js';
-import { bridgeDir, netDevice } from './paths.js';
+import { netDevice } from './paths.js';
 import { readPortFlag } from './sysfs.js';
 
 // What the kernel says about one guest port right now.
@@ -13,34 +13,31 @@ export interface PortState {
   learning: boolean | null; // null: not a port of its bridge, or the kernel has no such control
   flood: boolean | null;
   locked: boolean | null; // null: the kernel does not report it
-  entry: { state: string; flags: string[] } | null; // the guest MAC's entry on the tap, if any
+  entry: EntryState | null; // the guest MAC's entry on the tap, if any
+  problem: string | null; // the entry could not be read
 }
 
-export interface PortRef {
-  mac: string;
-  tap: string;
-  bridge: string;
-}
-
-// Read the state of every port: sysfs for the tap and its flags, one `bridge` process for the FDBs and
-// port details. Throws only when the FDBs cannot be read at all.
+// Read the state of every port: sysfs for the tap and its flags, one `bridge` process for the entries and
+// locks of the ports that are on their bridge, each read per port.
 export async function observePorts(host: HostFs, bridge: BridgeRunner, ports: PortRef[]): Promise<PortState[]> {
-  const bridges = [...new Set(ports.map((port) => port.bridge))].filter((name) => host.exists(bridgeDir(name)));
-  const views = bridges.length === 0 ? new Map() : await readBridges(bridge, bridges);
-  if (typeof views === 'string') throw new HostError(views);
-  return ports.map((port) => {
-    const tapExists = host.exists(netDevice(port.tap));
-    const master = tapExists ? masterOf(host, port.tap) : null;
-    const onBridge = master === port.bridge;
-    const view = views.get(port.bridge);
-    const entry = findEntry(view?.fdb, port);
+  const masters = ports.map((port) => (host.exists(netDevice(port.tap)) ? masterOf(host, port.tap) : undefined));
+  const onBridge = ports.filter((port, i) => masters[i] === port.bridge);
+  const views = await readPortViews(bridge, onBridge);
+  let next = 0;
+  return ports.map((port, i): PortState => {
+    const master = masters[i];
+    if (master !== port.bridge) {
+      return { tapExists: master !== undefined, master: master ?? null, learning: null, flood: null, locked: null, entry: null, problem: null };
+    }
+    const view = typeof views === 'string' ? views : (views[next++] as (typeof views)[number]);
     return {
-      tapExists,
+      tapExists: true,
       master,
-      learning: onBridge ? readPortFlag(host, port.bridge, port.tap, 'learning') : null,
-      flood: onBridge ? readPortFlag(host, port.bridge, port.tap, 'unicast_flood') : null,
-      locked: onBridge ? isLocked(view?.links, port) : null,
-      entry: entry ? { state: String(entry.state ?? 'unknown'), flags: entryFlags(entry) } : null,
+      learning: readPortFlag(host, port.bridge, port.tap, 'learning'),
+      flood: readPortFlag(host, port.bridge, port.tap, 'unicast_flood'),
+      locked: typeof view === 'string' ? null : view.locked,
+      entry: typeof view === 'string' ? null : view.entry,
+      problem: typeof view === 'string' ? `cannot read the entry: ${view}` : null,
     };
   });
 }

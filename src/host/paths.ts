@@ -7,6 +7,7 @@ export const SYS_NET = '/sys/class/net';
 export const DEFAULT_CONFIG = '/etc/libvirt/mactable.json';
 
 export const portFile = (network: string, portid: string) => `${RUN_NETWORK}/${network}/ports/${portid}.xml`;
+export const guestStatusFile = (guest: string) => `${RUN_QEMU}/${guest}.xml`;
 export const networkStatusFile = (network: string) => `${RUN_NETWORK}/${network}.xml`;
 export const networkConfigFile = (network: string) => `${NETWORK_CONFIG}/${network}.xml`;
 export const netDevice = (dev: string) => `${SYS_NET}/${dev}`;

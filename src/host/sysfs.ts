@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { osErrorText, type HostFs } from './fs.js';
-import { brportAttr } from './paths.js';
+import { brportAttr, netDevice } from './paths.js';
 
 export type PortFlag = 'learning' | 'unicast_flood';
 
@@ -27,7 +27,14 @@ export function ensurePortFlag(host: HostFs, bridge: string, tap: string, flag: 
   } catch (error) {
     throw new HostError(`${step}: ${osErrorText(error)}`);
   }
-  if (result === null) throw new HostError(`${step}: this kernel has no bridge port ${flag} control (it came with Linux 3.15)`);
+  if (result === null) throw new HostError(`${step}: ${missingFlag(host, bridge, tap, flag)}`);
   if (result.after.trim() !== wanted) throw new HostError(`${step}: it reads back as ${result.after.trim()}`);
   return result.before.trim() !== wanted;
+}
+
+// Why a port flag's file is absent: the tap went away or left the bridge since the checks, or the kernel is too old.
+function missingFlag(host: HostFs, bridge: string, tap: string, flag: PortFlag): string {
+  if (!host.exists(netDevice(tap))) return `tap ${tap} is gone`;
+  if (!host.exists(brportAttr(bridge, tap, ''))) return `tap ${tap} is no longer a port of ${bridge}`;
+  return `this kernel has no bridge port ${flag} control (it came with Linux 3.15)`;
 }

@@ -1,4 +1,5 @@
 import type { NetworkDef, PortPlug } from '../domain/network.js';
+import type { RunState } from '../domain/types.js';
 
 // One host file as the gatherer found it: parsed, absent, or present but unusable.
 export type FileFact<T> =
@@ -17,10 +18,11 @@ export interface HostFacts {
   ports: Map<string, FileFact<PortPlug>>; // key: `${network}/${portid}`
   networks: Map<string, { status: FileFact<NetworkDef>; config: FileFact<NetworkDef> }>;
   taps: Map<string, TapMaster>;
+  run: RunState | null; // from the guest's status file; null: none (a replay, a test namespace), taken as running
 }
 
 export function emptyFacts(): HostFacts {
-  return { ports: new Map(), networks: new Map(), taps: new Map() };
+  return { ports: new Map(), networks: new Map(), taps: new Map(), run: null };
 }
 
 export function portKey(network: string, portid: string): string {

@@ -1,8 +1,15 @@
 import type { Config } from '../config.js';
-import type { Domain } from '../domain/types.js';
+import type { Domain, RunState } from '../domain/types.js';
 import type { HostFacts } from './facts.js';
 import { decide } from './policy.js';
 import { resolveNic } from './resolve.js';
+
+// A guest port as the kernel knows it: the guest's MAC on TAP, whose master is BRIDGE (names validated).
+export interface PortRef {
+  mac: string;
+  tap: string;
+  bridge: string;
+}
 
 // One entry per <interface>, in document order; `manage` entries have mac, tap and bridge set and valid.
 export interface PortPlan {
@@ -25,6 +32,7 @@ export interface ManagedPort extends PortPlan {
 
 export interface Plan {
   domain: string;
+  run: RunState | null; // null: no status file, taken as running
   ports: PortPlan[];
 }
 
@@ -36,7 +44,7 @@ export function planDomain(domain: Domain, facts: HostFacts, config: Config): Pl
     const { mac, tap, bridge, network, type, tapManaged } = resolved;
     return { mac, tap, bridge, network, type, tapManaged, manage, reason };
   });
-  return { domain: domain.name, ports };
+  return { domain: domain.name, run: domain.run ?? facts.run, ports };
 }
 
 export function managedPorts(plan: Plan): ManagedPort[] {

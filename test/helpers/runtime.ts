@@ -25,7 +25,7 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
   const result: FakeRun = { code: -1, stdout: '', stderr: '', bridgeCalls: [], syslog: [] };
   const bridge: TimedBridge = async (args, input) => {
     result.bridgeCalls.push({ args, input });
-    return options.bridge?.(args, input) ?? { exitCode: 0, stdout: '', stderr: '', failure: null };
+    return options.bridge?.(args, input) ?? { exitCode: 0, stdout: '', stderr: '', failure: null, timedOut: false };
   };
   const syslog: SyslogSink = async (lines) => {
     result.syslog.push(...lines);
@@ -34,7 +34,7 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
   const rt: Runtime = {
     argv,
     env: options.env ?? {},
-    readStdin: () => options.stdin ?? '',
+    readStdin: async () => options.stdin ?? '',
     stdinIsTTY: async () => options.stdin === undefined,
     stdout: (text) => void (result.stdout += text),
     stderr: (text) => void (result.stderr += text),
@@ -42,7 +42,7 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
     readFile: (path) => readFileSync(path, 'utf8'),
     hostFs: options.hostFs ?? rootedFs,
     bridge,
-    command: async (file, args) => options.command?.(file, args) ?? { exitCode: null, stdout: '', stderr: '', failure: `${file}: not in this test` },
+    command: async (file, args) => options.command?.(file, args) ?? { exitCode: null, stdout: '', stderr: '', failure: `${file}: not in this test`, timedOut: false },
     nodeVersion: options.nodeVersion ?? '20.19.0',
     now: () => Date.now(),
     syslog,

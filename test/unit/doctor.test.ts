@@ -10,7 +10,7 @@ const PROGRAM = '/usr/local/lib/mactable/dist/mactable.mjs';
 const BOOT = 1_700_000_000; // seconds since the epoch
 const HOOK_INSTALLED = BOOT + 100;
 
-const answer = (stdout: string, exitCode = 0): CommandResult => ({ exitCode, stdout, stderr: '', failure: null });
+const answer = (stdout: string, exitCode = 0): CommandResult => ({ exitCode, stdout, stderr: '', failure: null, timedOut: false });
 
 interface Row {
   check: string;

@@ -13,7 +13,7 @@ export const HOOK_RUNS = 1000;
 
 const SYSFS_WRITE = /^\/sys\/class\/net\/([^/]+)\/brif\/([^/]+)\/(learning|unicast_flood)$/u;
 const BATCH_LINE =
-  /^(fdb show br (\S+)|link show master (\S+)|fdb replace [0-9a-f:]{17} dev (\S+) master static( sticky)?|fdb del [0-9a-f:]{17} dev (\S+) master|link set dev (\S+) locked (on|off))$/u;
+  /^(fdb show br (\S+) brport (\S+)|link show dev (\S+)|fdb replace [0-9a-f:]{17} dev (\S+) master static( sticky)?|fdb del [0-9a-f:]{17} dev (\S+) master|link set dev (\S+) locked (on|off))$/u;
 
 describe('hostile and broken domain XML', () => {
   const temp = new TempDir();

@@ -93,6 +93,6 @@ describe('nothing from the XML reaches a path before it is validated', () => {
       stat: absent,
     };
     gatherFacts(parseDomain(hostile, 'x'), recording);
-    expect(paths).toEqual(['/run/libvirt/network/ok.xml', '/etc/libvirt/qemu/networks/ok.xml']);
+    expect(paths).toEqual(['/run/libvirt/qemu/guest1.xml', '/run/libvirt/network/ok.xml', '/etc/libvirt/qemu/networks/ok.xml']);
   });
 });

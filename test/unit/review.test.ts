@@ -26,6 +26,6 @@ describe('review: no shell strings, no eval', () => {
     const installs = script.split('\n').filter((line) => /\binstall\s+(-D\s+)?-m/u.test(line));
     expect(installs.length).toBeGreaterThan(1);
     for (const line of installs) expect(line).toMatch(/-m (0644|0755|"\$3") -o root -g root/u);
-    expect([...script.matchAll(/put "[^"]+" "[^"]+" (\d+)/gu)].map((match) => match[1])).toEqual(['0644', '0755', '0755', '0644']);
+    expect([...script.matchAll(/put "[^"]+" "[^"]+" (\d+)/gu)].map((match) => match[1])).toEqual(['0644', '0644', '0755', '0755', '0644']);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rootedFs, type HostFs } from '../../src/host/fs.js';
 import { ensurePortFlag } from '../../src/host/sysfs.js';
@@ -31,10 +31,13 @@ describe('ensurePortFlag: read, write only when different, read back', () => {
     expect(readFileSync(`${brif()}/unicast_flood`, 'utf8')).toBe('0\n');
   });
 
-  it('says so when the kernel has no such control', () => {
-    expect(() => ensurePortFlag(host, 'br0', 'tap0', 'learning', false)).toThrow(
-      'cannot turn learning off: this kernel has no bridge port learning control (it came with Linux 3.15)',
-    );
+  it.each([
+    ['the kernel has no such control', () => mkdirSync(`${temp.path}/sys/class/net/tap0`), 'this kernel has no bridge port learning control (it came with Linux 3.15)'],
+    ['the tap is gone', () => undefined, 'tap tap0 is gone'],
+    ['the tap left the bridge', () => (mkdirSync(`${temp.path}/sys/class/net/tap0`), rmSync(brif(), { recursive: true })), 'tap tap0 is no longer a port of br0'],
+  ])('says why the flag is missing: %s', (_case, arrange, why) => {
+    arrange();
+    expect(() => ensurePortFlag(host, 'br0', 'tap0', 'learning', false)).toThrow(`cannot turn learning off: ${why}`);
   });
 
   it('fails when the value does not read back', () => {
