@@ -29,7 +29,7 @@ function processRuntime(): Runtime {
 }
 
 // Run an entry point with the real process, and exit with its code; anything that escapes it still ends
-// with `fallback`'s code. The exit is explicit: a stdin read given up at its bound would keep the process alive.
+// with `fallback`'s code. The exit is explicit: a stdin stream given up at its bound would keep the process alive.
 export function runProcess(main: (rt: Runtime) => Promise<number>, fallback: (argv: string[]) => number): void {
   const rt = processRuntime();
   const bail = () => process.exit(fallback(rt.argv));
@@ -52,33 +52,51 @@ function writeAll(fd: number, text: string): void {
   }
 }
 
-// Read all of stdin within a time bound (libvirt may never close it). Reads go through the thread pool so the
-// timer can end the wait; a non-blocking pipe is polled.
+// Read all of stdin within a time bound (libvirt might never close it). A pipe is opened again without blocking
+// and polled, so the bound holds and nothing blocked is left behind to hold the exit; a socket (a test's spawn)
+// is read as a stream.
 function readAll(fd: number, timeoutMs: number): Promise<string> {
+  let own: number;
+  try {
+    own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') return readStream(timeoutMs);
+    own = fd; // a closed or odd descriptor: the read itself says what is wrong
+  }
+  const deadline = Date.now() + timeoutMs;
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.alloc(65536);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  try {
+    for (;;) {
+      try {
+        const n = fs.readSync(own, chunk);
+        if (n === 0) return Promise.resolve(Buffer.concat(chunks).toString('utf8'));
+        chunks.push(Buffer.from(chunk.subarray(0, n)));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EOF') return Promise.resolve(Buffer.concat(chunks).toString('utf8'));
+        if (code !== 'EAGAIN') throw error;
+        if (Date.now() >= deadline) return Promise.reject(notEnded(timeoutMs));
+        Atomics.wait(pause, 0, 0, 2);
+      }
+    }
+  } finally {
+    if (own !== fd) fs.closeSync(own);
+  }
+}
+
+function readStream(timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const timer = Number.isFinite(timeoutMs)
-      ? setTimeout(() => reject(new InputError(`stdin: the domain XML did not end within ${Math.ceil(timeoutMs / 1000)} s`)), timeoutMs)
-      : undefined;
-    const done = (error: Error | null) => {
-      clearTimeout(timer);
-      if (error) reject(error);
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    };
-    const next = (): void =>
-      fs.read(fd, Buffer.alloc(65536), 0, 65536, null, (error, n, buffer) => {
-        const code = error?.code;
-        if (code === 'EAGAIN') return void setTimeout(next, 2);
-        if (error && code !== 'EOF') return done(error);
-        if (!error && n > 0) {
-          chunks.push(buffer.subarray(0, n));
-          return next();
-        }
-        done(null);
-      });
-    next();
+    const timer = Number.isFinite(timeoutMs) ? setTimeout(() => reject(notEnded(timeoutMs)), timeoutMs) : undefined;
+    process.stdin.on('data', (data: Buffer) => chunks.push(data));
+    process.stdin.on('error', (error) => (clearTimeout(timer), reject(error)));
+    process.stdin.on('end', () => (clearTimeout(timer), resolve(Buffer.concat(chunks).toString('utf8'))));
   });
 }
+
+const notEnded = (timeoutMs: number) => new InputError(`stdin: the domain XML did not end within ${Math.ceil(timeoutMs / 1000)} s`);
 
 // node:tty loads node:net; only the CLI asks, so it is loaded only then.
 async function isTerminal(fd: number): Promise<boolean> {

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { InstalledMactable } from '../helpers/installed.js';
 import { Lab, restartLibvirt, virsh } from '../helpers/libvirt.js';
 import { hostExec, readPortState, readStaticEntries, type PortState } from '../helpers/netns.js';
+import { eventually } from '../helpers/wait.js';
 import { canRun, isRoot, sh, uniqueSuffix } from '../helpers/sh.js';
 
 const ID = `mte${uniqueSuffix()}`; // 8 characters: every name below stays within 15
@@ -37,15 +37,6 @@ async function tapsOf(guest: string): Promise<Map<string, string>> {
 
 async function hasEntry(bridge: string, tap: string, address: string): Promise<boolean> {
   return (await readStaticEntries(hostExec, bridge)).some((entry) => entry.mac === address && entry.ifname === tap);
-}
-
-// Poll until `check` holds (libvirt runs the reconnect hook on its own schedule).
-async function eventually(check: () => Promise<boolean>, seconds: number): Promise<boolean> {
-  for (let i = 0; i < seconds * 5; i++) {
-    if (await check()) return true;
-    await sleep(200);
-  }
-  return false;
 }
 
 describe.skipIf(!canRun('e2e tests (test/e2e)', isRoot ? null : 'they need root to run libvirtd and install the hook'))(

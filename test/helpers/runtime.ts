@@ -18,6 +18,7 @@ export interface FakeOptions {
   command?: (file: string, args: string[]) => CommandResult;
   nodeVersion?: string;
   hostFs?: (root: string) => HostFs;
+  stderr?: (text: string) => void; // replaces the recording one (a test of a stderr that fails)
 }
 
 // Run the program in-process with injected stdin, env and a recording `bridge` and syslog.
@@ -37,7 +38,7 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
     readStdin: async () => options.stdin ?? '',
     stdinIsTTY: async () => options.stdin === undefined,
     stdout: (text) => void (result.stdout += text),
-    stderr: (text) => void (result.stderr += text),
+    stderr: options.stderr ?? ((text) => void (result.stderr += text)),
     stdoutIsTTY: async () => false,
     readFile: (path) => readFileSync(path, 'utf8'),
     hostFs: options.hostFs ?? rootedFs,

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
 import { kernelSuite } from '../helpers/sh.js';
 import { SyslogListener } from '../helpers/syslog.js';
 import { TempDir } from '../helpers/temp.js';
+import { eventually } from '../helpers/wait.js';
 import { bridgeNic, liveDomain } from '../helpers/xml.js';
 
 const MACS = ['52:54:00:00:00:01', '52:54:00:00:00:02', '52:54:00:00:00:03'];
@@ -152,7 +152,7 @@ describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
       try {
         const xml = liveDomain([bridgeNic(MACS[0] as string, 'br0', 'tap0'), bridgeNic(MACS[1] as string, 'br0', 'tapX')]);
         await hook('started', 'begin', xml, { MACTABLE_SYSLOG_SOCKET: listener.path });
-        await sleep(200);
+        expect(await eventually(() => listener.messages().length >= 2, 5)).toBe(true);
         const messages = listener.messages();
         expect(messages).toHaveLength(2);
         expect(messages[0]).toMatch(
