@@ -83,7 +83,11 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     const outcomes = action.undo
       ? await undoPorts(settings.host, bounded.bridge, ports)
       : await ensurePorts(settings.host, bounded.bridge, ports.map((port) => ({ port, want })), warnOnly());
-    if (!action.undo) notePaused(plan, outcomes);
+    if (!action.undo && !vcpusRun(plan.run)) {
+      notePaused(plan, outcomes);
+      // Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run.
+      rt.spawnDetached(['watch', '--until-running', domain.name]);
+    }
     await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly());
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
   } catch (error) {
@@ -94,7 +98,6 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
 
 // A paused guest (incoming migration, start --paused) gets its flags only; the entry follows when its vCPUs run.
 function notePaused(plan: Plan, outcomes: PortOutcome[]): void {
-  if (vcpusRun(plan.run)) return;
   for (const outcome of outcomes) {
     if (outcome.failure === null) outcome.note = `no static entry while the guest is ${pausedWords(plan.run)}: it is added when the guest runs`;
   }

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { dirname, join } from 'node:path';
 import { InputError } from './errors.js';
-import { commandBridge, loggerSyslog, runCommand } from './host/commands.js';
+import { commandBridge, commandEnv, loggerSyslog, runCommand } from './host/commands.js';
 import { rootedFs } from './host/fs.js';
 import type { Runtime } from './runtime.js';
 
@@ -25,7 +27,54 @@ function processRuntime(): Runtime {
     nodeVersion: process.versions.node,
     now: () => Date.now(),
     syslog: loggerSyslog(env),
+    watchDir,
+    monitor: (file, args, onLine, onExit) => monitor(file, args, env, onLine, onExit),
+    onStop: (handler) => {
+      process.on('SIGTERM', handler);
+      process.on('SIGINT', handler);
+    },
+    writeFileAtomic,
+    spawnDetached: (argv) => {
+      // The CLI bundle sits beside whichever bundle runs now (dist/hook.cjs or dist/mactable.mjs).
+      const program = join(dirname(process.argv[1] ?? '.'), 'mactable.mjs');
+      spawn(process.execPath, [program, ...argv], { detached: true, stdio: 'ignore', env }).unref();
+    },
   };
+}
+
+function watchDir(path: string, onChange: (file: string | null) => void): { close(): void } {
+  const watcher = fs.watch(path, { persistent: true }, (_event, file) => onChange(file === null ? null : String(file)));
+  // The directory removed (libvirtd stopped and its /run cleaned): the caller waits for it to come back.
+  watcher.on('error', () => onChange(null));
+  return watcher;
+}
+
+function monitor(file: string, args: string[], env: Record<string, string | undefined>, onLine: (line: string) => void, onExit: (why: string) => void) {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'], env: commandEnv(env) });
+  let stopped = false;
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    lines.forEach(onLine);
+  });
+  child.on('error', (error) => (stopped ? undefined : onExit(`cannot run ${file}: ${error.message}`)));
+  child.on('exit', (code, signal) => (stopped ? undefined : onExit(signal ? `${file} was killed by ${signal}` : `${file} exited with ${code}`)));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return {
+    stop: () => {
+      stopped = true;
+      child.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
+// Write a file whole: a temporary name beside it, then rename, so a reader (node_exporter) never sees half of it.
+function writeFileAtomic(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, text, { mode: 0o644 });
+  fs.renameSync(temporary, path);
 }
 
 // Run an entry point with the real process, and exit with its code; anything that escapes it still ends

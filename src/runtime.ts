@@ -23,6 +23,11 @@ export interface LogLine {
 // Sends lines to the system log with tag `mactable` within a time bound; never throws, reports failure as a string.
 export type SyslogSink = (lines: LogLine[], timeoutMs: number) => Promise<string | null>;
 
+// A long-running child process (a kernel monitor): its output line by line, and its end.
+export interface Monitor {
+  stop(): Promise<void>; // resolves once the child is gone
+}
+
 // Everything the program touches, bound to the real process only in main.ts (tests pass their own).
 export interface Runtime {
   argv: string[];
@@ -39,4 +44,11 @@ export interface Runtime {
   nodeVersion: string;
   now(): number; // milliseconds, for time bounds
   syslog: SyslogSink;
+  // For the watcher: a directory's changes (file names; null when the directory itself went away), a child whose
+  // output is read line by line, the stop signals (SIGTERM, SIGINT), and files replaced whole by rename.
+  watchDir(path: string, onChange: (file: string | null) => void): { close(): void };
+  monitor(file: string, args: string[], onLine: (line: string) => void, onExit: (why: string) => void): Monitor;
+  onStop(handler: () => void): void;
+  writeFileAtomic(path: string, text: string): void;
+  spawnDetached(argv: string[]): void; // the program itself, in its own session, holding none of our pipes
 }

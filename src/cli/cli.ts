@@ -6,6 +6,7 @@ import { doctorCommand } from './doctor-command.js';
 import { planCommand } from './plan-command.js';
 import { repairCommand } from './repair-command.js';
 import { statusCommand } from './status-command.js';
+import { watchCommand } from './watch-command.js';
 
 // Parse the command line; yargs only parses and writes help, the commands run below.
 export async function runCli(rt: Runtime): Promise<number> {
@@ -22,9 +23,18 @@ export async function runCli(rt: Runtime): Promise<number> {
     case 'plan':
       return planCommand(rt, { ...where, file: fileArg(args.file), json });
     case 'status':
-      return statusCommand(rt, { ...where, names, json });
+      return statusCommand(rt, { ...where, names, format: args.format ?? (json ? 'json' : 'text') });
     case 'repair':
       return repairCommand(rt, { ...where, names, all: args.all === true, dryRun: args['dry-run'] === true });
+    case 'watch':
+      return watchCommand(rt, {
+        ...where,
+        interval: Number(args.interval),
+        metricsFile: args['metrics-file'],
+        once: args.once === true,
+        untilRunning: args['until-running'],
+        bound: Number(args.bound),
+      });
     case 'doctor':
       return doctorCommand(rt, { ...where, json });
     default:
@@ -41,6 +51,12 @@ type Args = {
   json?: boolean;
   all?: boolean;
   'dry-run'?: boolean;
+  format?: 'text' | 'json' | 'prometheus';
+  interval?: number;
+  'metrics-file'?: string;
+  once?: boolean;
+  'until-running'?: string;
+  bound?: number;
 };
 
 // The positional is left untyped: yargs turns a lone '-' into `true` (or '' when typed as a string); it means stdin.
@@ -64,9 +80,11 @@ function parse(argv: string[]): Promise<{ args: Args; output: string }> {
     .command('status [names..]', "each running guest's ports: the plan, the kernel's state, and a verdict: ok, drift or unmanaged", (y) =>
       y
         .positional('names', { describe: 'guests to show (default: every running guest)' })
-        .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+        .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (the same as --format json)' })
+        .option('format', { choices: ['text', 'json', 'prometheus'] as const, describe: 'text (default), json, or prometheus gauges' })
         .example('$0 status', 'every running guest; exit 1 when a port drifted (for cron or monitoring)')
-        .example('$0 status --json guest1', 'one guest, as JSON'),
+        .example('$0 status --json guest1', 'one guest, as JSON')
+        .example('$0 status --format prometheus > /var/lib/prometheus/node-exporter/mactable.prom', "for node_exporter's textfile collector"),
     )
     .command('repair [names..]', 'apply the plan again to running guests (after hot-plug, a re-created bridge, manual changes)', (y) =>
       y
@@ -74,6 +92,16 @@ function parse(argv: string[]): Promise<{ args: Args; output: string }> {
         .option('all', { type: 'boolean', default: false, describe: 'repair every running guest' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print what drifted, change nothing' })
         .example('$0 repair --all', 'every running guest; prints only what it changed'),
+    )
+    .command('watch', 'keep every managed port right between hook calls: reconcile on status file and kernel events, and every --interval', (y) =>
+      y
+        .option('interval', { type: 'number', default: 60, describe: 'seconds between full resyncs (the safety net for missed events)' })
+        .option('metrics-file', { type: 'string', describe: 'write Prometheus metrics to PATH after every reconcile (atomically, for the textfile collector)' })
+        .option('once', { type: 'boolean', default: false, describe: 'one full reconcile, then exit: 0 nothing drifted or all fixed, 1 something could not be fixed' })
+        .option('until-running', { type: 'string', describe: "the hook's waiter: watch only guest NAME, end once its vCPUs run (its entry then in place) or it stops" })
+        .option('bound', { type: 'number', default: 86_400, describe: 'with --until-running: seconds to wait at most' })
+        .example('$0 watch --metrics-file /var/lib/prometheus/node-exporter/mactable.prom', 'as the service runs it')
+        .example('$0 watch --once', 'for cron'),
     )
     .command('doctor', 'check this host: Node.js, iproute2, kernel, libvirt, the installed hook, the config', (y) =>
       y.option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),

@@ -1,5 +1,6 @@
 import { configOrThrow } from '../config.js';
 import { portStatuses, type PortStatus } from '../host/port-status.js';
+import { renderMetrics } from '../metrics.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
@@ -11,7 +12,7 @@ export interface StatusArgs {
   names: string[];
   root?: string | undefined;
   config?: string | undefined;
-  json: boolean;
+  format: 'text' | 'json' | 'prometheus';
 }
 
 // `mactable status`: exit 0 when nothing drifts, 1 when something does.
@@ -21,7 +22,8 @@ export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<numb
   const plans = planRunningGuests(settings.host, config, args.names);
   const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config);
   const drifting = statuses.some((status) => status.verdict === 'drift');
-  rt.stdout(args.json ? `${JSON.stringify(statusJson(statuses, drifting))}\n` : `${statusText(statuses, await rt.stdoutIsTTY())}\n`);
+  if (args.format === 'prometheus') rt.stdout(renderMetrics(statuses, null));
+  else rt.stdout(args.format === 'json' ? `${JSON.stringify(statusJson(statuses, drifting))}\n` : `${statusText(statuses, await rt.stdoutIsTTY())}\n`);
   return drifting ? 1 : 0;
 }
 

@@ -6,7 +6,8 @@ const SBIN = ['/usr/sbin', '/sbin'];
 
 type Env = Record<string, string | undefined>;
 
-function commandEnv(env: Env): Record<string, string> {
+// The environment commands run with: the caller's PATH plus the sbin directories, and the C locale.
+export function commandEnv(env: Env): Record<string, string> {
   const dirs = (env.PATH ?? '/usr/bin:/bin').split(':');
   return { PATH: [...dirs, ...SBIN.filter((dir) => !dirs.includes(dir))].join(':'), LC_ALL: 'C' };
 }

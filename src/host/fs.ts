@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 // Paths are host paths ('/sys/class/net/br0/bridge'); errors other than "absent" are thrown.
 export interface HostFs {
   root: string;
+  real(path: string): string; // the host path as this machine sees it (below the root)
   readText(path: string): string | null; // null: no such file
   readLink(path: string): string | null;
   exists(path: string): boolean;
@@ -11,7 +12,7 @@ export interface HostFs {
   // (sysfs regenerates an attribute's text at offset 0). Null when the file is absent.
   update(path: string, value: string): { before: string; after: string } | null;
   list(path: string): string[] | null; // null: no such directory
-  stat(path: string): { mode: number; mtimeMs: number } | null;
+  stat(path: string): { mode: number; mtimeMs: number; size: number } | null;
 }
 
 const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
@@ -48,6 +49,7 @@ export function rootedFs(root: string): HostFs {
   const at = (path: string) => (root === '/' ? path : `${root}${path}`);
   return {
     root,
+    real: at,
     readText: (path) => absentAsNull(() => fs.readFileSync(at(path), 'utf8')),
     readLink: (path) => absentAsNull(() => fs.readlinkSync(at(path))),
     exists: (path) => fs.existsSync(at(path)),

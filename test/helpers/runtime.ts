@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { rootedFs, type HostFs } from '../../src/host/fs.js';
 import { run } from '../../src/program.js';
 import type { CommandResult, Runtime, SyslogSink, TimedBridge } from '../../src/runtime.js';
@@ -9,6 +9,7 @@ export interface FakeRun {
   stderr: string;
   bridgeCalls: { args: string[]; input: string }[];
   syslog: { level: string; text: string }[];
+  detached: string[][]; // argv of every detached run of the program
 }
 
 export interface FakeOptions {
@@ -23,7 +24,7 @@ export interface FakeOptions {
 
 // Run the program in-process with injected stdin, env and a recording `bridge` and syslog.
 export async function runFake(argv: string[], options: FakeOptions = {}): Promise<FakeRun> {
-  const result: FakeRun = { code: -1, stdout: '', stderr: '', bridgeCalls: [], syslog: [] };
+  const result: FakeRun = { code: -1, stdout: '', stderr: '', bridgeCalls: [], syslog: [], detached: [] };
   const bridge: TimedBridge = async (args, input) => {
     result.bridgeCalls.push({ args, input });
     return options.bridge?.(args, input) ?? { exitCode: 0, stdout: '', stderr: '', failure: null, timedOut: false };
@@ -47,6 +48,15 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
     nodeVersion: options.nodeVersion ?? '20.19.0',
     now: () => Date.now(),
     syslog,
+    watchDir: () => {
+      throw new Error('watchDir: not in this test');
+    },
+    monitor: () => {
+      throw new Error('monitor: not in this test');
+    },
+    onStop: () => undefined,
+    writeFileAtomic: (path, text) => writeFileSync(path, text),
+    spawnDetached: (argv) => void result.detached.push(argv),
   };
   result.code = await run(rt);
   return result;

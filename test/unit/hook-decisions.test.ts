@@ -145,6 +145,7 @@ describe('the hook: strict or warn, per operation, for each kind of failure', ()
     expect(await hook('started', {})).toMatchObject({
       code: 0,
       stderr: 'mactable: guest1: tap0 on br0: learning off, unicast flooding off; no static entry while the guest is paused (migration): it is added when the guest runs\n',
+      detached: [['watch', '--until-running', 'guest1']],
     });
     expect(bridge.entries.get('tap0') ?? []).toEqual([]);
     expect(sys.flags('br0', 'tap0')).toEqual(OFF);

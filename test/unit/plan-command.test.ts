@@ -83,6 +83,7 @@ describe('nothing from the XML reaches a path before it is validated', () => {
     };
     const recording: HostFs = {
       root: '/',
+      real: (path) => path,
       readText: absent,
       readLink: absent,
       exists: (path) => absent(path) !== null,

@@ -1,0 +1,53 @@
+import type { PortStatus } from './host/port-status.js';
+
+// Counters and times of the watcher; `status --format prometheus` has none of them.
+export interface WatchCounters {
+  repairs: number;
+  failures: number;
+  lastReconcile: { at: number; seconds: number } | null; // at: milliseconds since the epoch
+  lastResyncSeconds: number | null; // the last full reconcile (every running guest)
+}
+
+const label = (value: string) => value.replace(/[\\"\n]/gu, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+
+// Prometheus text exposition: guest ports by bridge and verdict, and the watcher's counters when given.
+export function renderMetrics(statuses: PortStatus[], counters: WatchCounters | null): string {
+  const counts = new Map<string, number>();
+  for (const { port, verdict } of statuses) {
+    const key = `bridge="${label(port.bridge ?? '')}",verdict="${verdict}"`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const lines = [
+    '# HELP mactable_ports Guest NICs by bridge and verdict (ok, drift, unmanaged).',
+    '# TYPE mactable_ports gauge',
+    ...[...counts].sort().map(([key, count]) => `mactable_ports{${key}} ${count}`),
+  ];
+  if (counters !== null) {
+    lines.push(
+      '# HELP mactable_repairs_total Ports the watcher changed back to their plan.',
+      '# TYPE mactable_repairs_total counter',
+      `mactable_repairs_total ${counters.repairs}`,
+      '# HELP mactable_repair_failures_total Ports the watcher tried and failed to fix.',
+      '# TYPE mactable_repair_failures_total counter',
+      `mactable_repair_failures_total ${counters.failures}`,
+    );
+    if (counters.lastReconcile !== null) {
+      lines.push(
+        '# HELP mactable_last_reconcile_timestamp_seconds When the last reconcile ended.',
+        '# TYPE mactable_last_reconcile_timestamp_seconds gauge',
+        `mactable_last_reconcile_timestamp_seconds ${(counters.lastReconcile.at / 1000).toFixed(3)}`,
+        '# HELP mactable_last_reconcile_duration_seconds How long the last reconcile took.',
+        '# TYPE mactable_last_reconcile_duration_seconds gauge',
+        `mactable_last_reconcile_duration_seconds ${counters.lastReconcile.seconds.toFixed(6)}`,
+      );
+    }
+    if (counters.lastResyncSeconds !== null) {
+      lines.push(
+        '# HELP mactable_last_resync_duration_seconds How long the last full reconcile of every running guest took.',
+        '# TYPE mactable_last_resync_duration_seconds gauge',
+        `mactable_last_resync_duration_seconds ${counters.lastResyncSeconds.toFixed(6)}`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

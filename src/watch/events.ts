@@ -1,0 +1,68 @@
+import type { Monitor, Runtime } from '../runtime.js';
+
+// A kernel monitor line names a device: "3: vnet0: <...> master br0 ..." for a port's link (joined, left, flags
+// changed), "52:54:00:... dev vnet0 master br0 static" for an entry; "Deleted " may lead either.
+export function deviceOf(line: string): string | null {
+  return /^(?:Deleted )?\d+: ([^:@\s]+)/u.exec(line)?.[1] ?? /\bdev (\S+)/u.exec(line)?.[1] ?? null;
+}
+
+// Changes to libvirt's status directory: NAME.xml renamed into place (start, pause, resume, attach) or removed
+// (stop). A missing directory (libvirtd not running) is polled for until it appears; then every guest is due.
+export function watchStatusDir(rt: Runtime, path: string, exists: () => boolean, onGuest: (guest: string | null) => void): { close(): void } {
+  let watcher: { close(): void } | null = null;
+  let poll: ReturnType<typeof setInterval> | null = null;
+  const start = () => {
+    if (!exists()) {
+      poll ??= setInterval(() => (exists() ? start() : undefined), 1000);
+      return;
+    }
+    if (poll !== null) clearInterval(poll);
+    poll = null;
+    watcher = rt.watchDir(path, (file) => {
+      if (file === null || !exists()) {
+        watcher?.close();
+        watcher = null;
+        start();
+      } else if (file.endsWith('.xml')) onGuest(file.slice(0, -4));
+    });
+    onGuest(null);
+  };
+  start();
+  return {
+    close: () => {
+      watcher?.close();
+      if (poll !== null) clearInterval(poll);
+    },
+  };
+}
+
+const BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
+const STEADY_MS = 60_000; // a monitor that ran this long starts the backoff over
+
+// `bridge monitor fdb link`, restarted with backoff when it ends; every line's device goes to `onDevice`, and
+// null after a restart (what happened meanwhile was not seen).
+export function watchKernel(rt: Runtime, file: string, onDevice: (device: string | null) => void, log: (text: string) => void): { close(): Promise<void> } {
+  let attempt = 0;
+  let started = 0;
+  let current: Monitor | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const start = () => {
+    started = Date.now();
+    current = rt.monitor(file, ['monitor', 'fdb', 'link'], (line) => {
+      const device = deviceOf(line);
+      if (device !== null) onDevice(device);
+    }, (why) => {
+      if (Date.now() - started > STEADY_MS) attempt = 0;
+      const delay = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)] as number;
+      log(`the kernel monitor stopped (${why}); starting it again in ${delay / 1000} s`);
+      timer = setTimeout(() => (start(), onDevice(null)), delay);
+    });
+  };
+  start();
+  return {
+    close: async () => {
+      if (timer !== null) clearTimeout(timer);
+      await current?.stop();
+    },
+  };
+}

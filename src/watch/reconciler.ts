@@ -1,0 +1,104 @@
+import type { PortOutcome } from '../apply.js';
+import type { Config } from '../config.js';
+import type { HostFs } from '../host/fs.js';
+import type { PortStatus } from '../host/port-status.js';
+import { RUN_QEMU } from '../host/paths.js';
+import { renderMetrics, type WatchCounters } from '../metrics.js';
+import type { Plan } from '../plan/plan.js';
+import { reconcile } from '../reconcile.js';
+import { outcomeLine } from '../report.js';
+import type { BridgeRunner, LogLine } from '../runtime.js';
+import { PlanCache } from './plan-cache.js';
+
+// What one reconcile reports to its caller: lines to log, and whether a port could not be fixed.
+export interface Round {
+  lines: LogLine[];
+  changed: { guest: string; outcome: PortOutcome }[];
+  failed: boolean;
+}
+
+// The watcher's memory between reconciles: each guest's last statuses (for metrics and for mapping kernel events
+// to guests), the problems already logged (a port that cannot be fixed is logged when its problem changes, not at
+// every event), and the counters. Each reconcile still reads the whole desired and actual state of its guests.
+export class Reconciler {
+  private readonly plans = new PlanCache();
+  private readonly statuses = new Map<string, PortStatus[]>();
+  private readonly logged = new Map<string, string>(); // guest/tap or guest → the problem last logged
+  readonly failing = new Map<string, { count: number; at: number }>(); // guests whose last reconciles left a port unfixed
+  readonly counters: WatchCounters = { repairs: 0, failures: 0, lastReconcile: null, lastResyncSeconds: null };
+
+  // The guest that owns a tap, as of the last reconcile.
+  guestOfTap(tap: string): string | undefined {
+    for (const [guest, statuses] of this.statuses) if (statuses.some(({ port }) => port.tap === tap)) return guest;
+    return undefined;
+  }
+
+  // Observe, compare and fix the named guests (null: every running guest).
+  async run(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number): Promise<Round> {
+    const started = now();
+    const names = guests ?? (host.list(RUN_QEMU) ?? []).filter((file) => file.endsWith('.xml')).map((file) => file.slice(0, -4));
+    if (guests === null) for (const gone of [...this.statuses.keys()].filter((name) => !names.includes(name))) this.forget(gone);
+    const lines: LogLine[] = [];
+    const plans: Plan[] = [];
+    for (const name of names) {
+      const plan = this.plans.plan(host, config, name);
+      if (plan === null) this.forget(name);
+      else if (typeof plan === 'string') this.note(lines, name, `${name}: ${plan}`);
+      else plans.push(plan);
+    }
+    const { statuses, fixed } = await reconcile(host, bridge, plans, config);
+    for (const plan of plans) {
+      this.statuses.set(plan.domain, statuses.filter((status) => status.guest === plan.domain));
+      this.logged.delete(plan.domain);
+    }
+    for (const { guest, outcome } of fixed) this.record(lines, guest, outcome);
+    for (const plan of plans) {
+      const failed = fixed.some(({ guest, outcome }) => guest === plan.domain && outcome.failure !== null);
+      if (failed) this.failing.set(plan.domain, { count: (this.failing.get(plan.domain)?.count ?? 0) + 1, at: now() });
+      else this.failing.delete(plan.domain);
+    }
+    this.counters.lastReconcile = { at: now(), seconds: (now() - started) / 1000 };
+    if (guests === null) this.counters.lastResyncSeconds = this.counters.lastReconcile.seconds;
+    return { lines, changed: fixed, failed: fixed.some(({ outcome }) => outcome.failure !== null) };
+  }
+
+  // How long a guest left failing waits before a kernel event may reconcile it again: its own put-back writes
+  // are kernel events too, so without a pause it would retry in a loop. 1 s, doubling, at most `maxSeconds`.
+  retryDelay(guest: string, now: number, maxSeconds: number): number {
+    const failing = this.failing.get(guest);
+    if (failing === undefined) return 0;
+    return Math.max(0, Math.min(2 ** (failing.count - 1), maxSeconds) * 1000 - (now - failing.at));
+  }
+
+  metrics(): string {
+    return renderMetrics([...this.statuses.values()].flat(), this.counters);
+  }
+
+  private record(lines: LogLine[], guest: string, outcome: PortOutcome): void {
+    const key = `${guest}/${outcome.port.tap}`;
+    const status = this.statuses.get(guest)?.find(({ port }) => port.tap === outcome.port.tap);
+    if (outcome.failure === null) {
+      this.counters.repairs += 1;
+      this.logged.delete(key);
+      if (status) Object.assign(status, { verdict: 'ok', drift: [] });
+      lines.push({ level: 'info', text: `${outcomeLine(guest, outcome, '')} (watch)` });
+      return;
+    }
+    this.counters.failures += 1;
+    if (status) Object.assign(status, { verdict: 'drift', drift: [outcome.failure] });
+    this.note(lines, key, `${outcomeLine(guest, outcome, '')} (watch)`, outcome.failure);
+  }
+
+  // Log a problem only when it differs from the one last logged under `key`.
+  private note(lines: LogLine[], key: string, text: string, problem = text): void {
+    if (this.logged.get(key) === problem) return;
+    this.logged.set(key, problem);
+    lines.push({ level: 'err', text });
+  }
+
+  private forget(guest: string): void {
+    this.statuses.delete(guest);
+    this.failing.delete(guest);
+    for (const key of [...this.logged.keys()]) if (key === guest || key.startsWith(`${guest}/`)) this.logged.delete(key);
+  }
+}

@@ -1,0 +1,130 @@
+import type { ConfigResult } from '../config.js';
+import { parseRunState } from '../domain/parse.js';
+import { describe } from '../errors.js';
+import { guestStatusFile, RUN_QEMU } from '../host/paths.js';
+import { vcpusRun } from '../plan/desired.js';
+import { outcomeLine } from '../report.js';
+import type { LogLine, Runtime } from '../runtime.js';
+import type { Settings } from '../settings.js';
+import { withTimeBound } from '../time-bound.js';
+import { watchKernel, watchStatusDir } from './events.js';
+import { Reconciler, type Round } from './reconciler.js';
+
+export interface WatchOptions {
+  interval: number; // seconds between full resyncs
+  metricsFile: string | null;
+  once: boolean;
+  untilRunning: string | null; // the hook's waiter: only this guest, ending once its vCPUs run (or it stops)
+  bound: number; // seconds the waiter waits at most
+}
+
+// Events within this window go into one reconcile; a burst (a guest starting, our own writes) costs one.
+const DEBOUNCE_MS = 50;
+
+// `mactable watch`: level-triggered reconcile. Events only mark guests dirty (status files renamed or removed,
+// kernel lines naming a guest's tap); a reconcile reads the whole desired and actual state of those guests and
+// fixes the difference, with the same code as `repair`. A full resync every `interval` catches what no event said.
+export async function runWatch(rt: Runtime, settings: Settings, options: WatchOptions): Promise<number> {
+  const reconciler = new Reconciler();
+  const underSystemd = rt.env.JOURNAL_STREAM !== undefined;
+  let lastConfigProblem: string | null = null;
+  const log = async (lines: LogLine[]) => {
+    // Under systemd stderr is the journal (with <N> priorities); elsewhere the lines go to stderr and syslog.
+    for (const { level, text } of lines) rt.stderr(`${underSystemd ? `<${level === 'err' ? 3 : level === 'warning' ? 4 : 6}>` : ''}mactable: ${text}\n`);
+    if (!underSystemd && lines.length > 0) await rt.syslog(lines, 5000);
+  };
+  const round = async (guests: string[] | null): Promise<Round | null> => {
+    const config: ConfigResult = settings.config();
+    if (!('config' in config)) {
+      if (config.problem !== lastConfigProblem) await log([{ level: 'err', text: `${config.problem}; nothing is reconciled until it is fixed` }]);
+      lastConfigProblem = config.problem;
+      return null;
+    }
+    lastConfigProblem = null;
+    const bridge = withTimeBound(rt, config.config.timeout).bridge;
+    const result = await reconciler.run(settings.host, bridge, config.config, guests, rt.now);
+    await log(result.lines);
+    if (options.metricsFile !== null) rt.writeFileAtomic(options.metricsFile, reconciler.metrics());
+    return result;
+  };
+
+  if (options.once) {
+    const result = await round(null);
+    if (result === null) return 2;
+    for (const { guest, outcome } of result.changed) if (outcome.failure === null) rt.stdout(`${outcomeLine(guest, outcome, '')}\n`);
+    return result.failed ? 1 : 0;
+  }
+  return loop(rt, settings, options, reconciler, round, log);
+}
+
+async function loop(
+  rt: Runtime,
+  settings: Settings,
+  options: WatchOptions,
+  reconciler: Reconciler,
+  round: (guests: string[] | null) => Promise<Round | null>,
+  log: (lines: LogLine[]) => Promise<void>,
+): Promise<number> {
+  const waiter = options.untilRunning;
+  const dirty = new Set<string>();
+  let everything = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let busy = false;
+  let finish: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => (finish = resolve));
+
+  const flush = async () => {
+    timer = null;
+    if (busy) return;
+    busy = true;
+    const guests = everything ? null : [...dirty];
+    dirty.clear();
+    everything = false;
+    try {
+      await round(waiter === null ? guests : [waiter]);
+      if (waiter !== null) checkWaiter();
+    } catch (error) {
+      await log([{ level: 'err', text: `reconcile failed: ${describe(error)}` }]);
+    }
+    busy = false;
+    if (everything || dirty.size > 0) schedule();
+  };
+  const schedule = () => (timer ??= setTimeout(() => void flush(), DEBOUNCE_MS));
+  const mark = (guest: string | null) => {
+    if (guest === null) everything = true;
+    else if (waiter === null || guest === waiter) dirty.add(guest);
+    else return;
+    schedule();
+  };
+  // The waiter's end: the guest runs (its entry is in place now) or stopped.
+  const checkWaiter = () => {
+    const text = settings.host.readText(guestStatusFile(waiter as string));
+    if (text === null || vcpusRun(parseRunState(text))) finish(0);
+  };
+
+  const statusDir = watchStatusDir(rt, settings.host.real(RUN_QEMU), () => settings.host.exists(RUN_QEMU), mark);
+  // Kernel lines for taps of no known guest are not ours; a guest left failing is retried after a pause.
+  const delayed = new Set<string>();
+  const onDevice = (device: string | null) => {
+    const guest = device === null ? null : reconciler.guestOfTap(device);
+    if (guest === undefined) return;
+    const delay = guest === null ? 0 : reconciler.retryDelay(guest, rt.now(), options.interval);
+    if (delay === 0) mark(guest);
+    else if (!delayed.has(guest as string)) {
+      delayed.add(guest as string);
+      setTimeout(() => (delayed.delete(guest as string), mark(guest)), delay).unref();
+    }
+  };
+  const kernel = waiter === null ? watchKernel(rt, rt.env.MACTABLE_BRIDGE ?? 'bridge', onDevice, (text) => void log([{ level: 'warning', text }])) : null;
+  const resync = setInterval(() => mark(null), (waiter === null ? options.interval : 1) * 1000);
+  const bound = waiter === null ? null : setTimeout(() => finish(0), options.bound * 1000);
+  rt.onStop(() => finish(0));
+
+  const code = await done;
+  clearInterval(resync);
+  if (timer !== null) clearTimeout(timer);
+  if (bound !== null) clearTimeout(bound);
+  statusDir.close();
+  await kernel?.close();
+  return code;
+}
