@@ -3,13 +3,18 @@ import { execa, type ResultPromise } from 'execa';
 import { DIST } from './dist.js';
 import { eventually } from './wait.js';
 
-// `mactable watch` running in a network namespace, its stderr collected line by line.
+// `mactable watch` running, its stderr collected line by line. `command` runs it (it must exec, keeping its pid).
 export class Watcher {
   readonly lines: string[] = [];
   private constructor(private readonly child: ResultPromise) {}
 
-  static async start(netns: string, args: string[], env: Record<string, string> = {}): Promise<Watcher> {
-    const child = execa('ip', ['netns', 'exec', netns, process.execPath, DIST, 'watch', ...args], { env, reject: false, buffer: false, stdin: 'ignore' });
+  // The built program's watcher inside a network namespace.
+  static inNetns(netns: string, args: string[]): Watcher {
+    return Watcher.start(['ip', 'netns', 'exec', netns, process.execPath, DIST, 'watch', ...args]);
+  }
+
+  static start([file, ...args]: string[]): Watcher {
+    const child = execa(file as string, args, { reject: false, buffer: false, stdin: 'ignore' });
     const watcher = new Watcher(child);
     child.stderr?.setEncoding('utf8').on('data', (text: string) => watcher.lines.push(...text.split('\n').filter(Boolean)));
     child.stdout?.resume();

@@ -42,7 +42,7 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       return (await eventually(check, seconds)) ? Date.now() - started : null;
     };
     const start = async (...extra: string[]) => {
-      watcher = await Watcher.start(ns.name, ['--root', root, '--config', config, '--metrics-file', metrics, ...extra]);
+      watcher = Watcher.inNetns(ns.name, ['--root', root, '--config', config, '--metrics-file', metrics, ...extra]);
       expect(await timeUntil(() => right('tap0', MACS[0] as string), 5)).not.toBeNull();
       return watcher;
     };
@@ -158,7 +158,7 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
         const fdb = new Set((await ns.staticEntries('br0')).map((entry) => `${entry.ifname}/${entry.mac}`));
         return guests.every((g) => [0, 1].every((n) => fdb.has(`${tap(g, n)}/${mac(g, n)}`) && links.some((l) => l.ifname === tap(g, n) && !l.learning && !l.flood)));
       };
-      watcher = await Watcher.start(ns.name, ['--root', root, '--config', config, '--metrics-file', metrics, '--interval', '2']);
+      watcher = Watcher.inNetns(ns.name, ['--root', root, '--config', config, '--metrics-file', metrics, '--interval', '2']);
       expect(await eventually(allRight, 20, 200)).toBe(true);
       const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'mu').exec(readFileSync(metrics, 'utf8'))?.[1]);
       // A periodic resync, after the first (which parsed every status file): wait for the timestamp to move on.
