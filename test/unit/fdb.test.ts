@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ensureEntries, ensureNoEntries, entriesIn, entryOf, readPortViews } from '../../src/host/fdb.js';
+import { ensureEntries, ensureNoEntries, entriesIn, entryOf, readPortViews, staleMacs } from '../../src/host/fdb.js';
 import type { BridgeRunner } from '../../src/runtime.js';
 import { FakeBridge } from '../helpers/fake-bridge.js';
 
@@ -116,5 +116,79 @@ describe('readPortViews', () => {
     const views = await readPortViews(runnerOf(fake), [PORT, { ...PORT, tap: 'tap1' }]);
     expect(views).toEqual([{ entries: [{ mac: PORT.mac, state: 'static', flags: ['sticky'] }], locked: false }, 'Cannot find device "tap1"']);
     expect(fake.calls).toHaveLength(1);
+  });
+});
+
+describe('extra MACs: every MAC of a port, the guest\'s own first', () => {
+  const VRRP = '00:00:5e:00:01:0a';
+  const ROUTER = { ...PORT, extraMacs: [VRRP] };
+
+  it('adds the guest MAC and each extra MAC in the same batch, and deletes the stale ones named', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: '02:00:00:00:00:09', state: 'static', flags: [] }]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: RUNNING, stale: ['02:00:00:00:00:09'] }])).toEqual([
+      { changes: [`static entry ${PORT.mac} added`, `static entry ${VRRP} added`, 'entry 02:00:00:00:00:09 deleted'], error: null },
+    ]);
+    expect(fake.calls).toEqual([
+      [
+        'fdb show br br0 brport tap0',
+        'link show dev tap0',
+        `fdb replace ${PORT.mac} dev tap0 master static`,
+        `fdb replace ${VRRP} dev tap0 master static`,
+        'fdb del 02:00:00:00:00:09 dev tap0 master',
+        'fdb show br br0 brport tap0',
+        'link show dev tap0',
+      ],
+    ]);
+  });
+
+  it('a paused guest loses its extra entries too', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: PORT.mac, state: 'static', flags: [] }, { mac: VRRP, state: 'static', flags: [] }]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: PAUSED, stale: [] }])).toEqual([{ changes: [`entry ${PORT.mac} deleted`, `entry ${VRRP} deleted`], error: null }]);
+    expect(fake.entries.get('tap0')).toEqual([]);
+  });
+
+  it('undo deletes the extra entries', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: VRRP, state: 'static', flags: [] }]);
+    expect(await ensureNoEntries(runnerOf(fake), [ROUTER])).toEqual([{ changes: [`entry ${VRRP} deleted`], error: null }]);
+  });
+
+  it('never locks a port whose extra entry failed; the message names the extra MAC', async () => {
+    const fake = new FakeBridge();
+    fake.fail = (line) => (line.startsWith(`fdb replace ${VRRP}`) ? 'RTNETLINK answers: Invalid argument' : null);
+    expect(await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: { entry: true, sticky: true, lock: true }, stale: [] }])).toEqual([
+      { changes: [`static sticky entry ${PORT.mac} added`], error: `cannot add the static sticky entry for ${VRRP}: RTNETLINK answers: Invalid argument` },
+    ]);
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('locks once every entry of the port is verified', async () => {
+    const fake = new FakeBridge();
+    const results = await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: { entry: true, sticky: false, lock: true }, stale: [] }]);
+    expect(results).toEqual([{ changes: [`static entry ${PORT.mac} added`, `static entry ${VRRP} added`, 'port locked'], error: null }]);
+  });
+
+  it('a stale entry that will not go is named', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: '02:00:00:00:00:09', state: 'static', flags: [] }]);
+    fake.fail = (line) => (line.startsWith('fdb del') ? 'RTNETLINK answers: Operation not permitted' : null);
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: RUNNING, stale: ['02:00:00:00:00:09'] }])).toEqual([
+      { changes: [`static entry ${PORT.mac} added`], error: 'cannot delete the entry for 02:00:00:00:00:09: RTNETLINK answers: Operation not permitted' },
+    ]);
+  });
+
+  it('stale: static entries for MACs that are neither the guest\'s nor an extra; the kernel\'s own and learned ones never', () => {
+    const entries = [
+      { mac: PORT.mac, state: 'static', flags: [] },
+      { mac: VRRP, state: 'static', flags: ['sticky'] },
+      { mac: '02:00:00:00:00:09', state: 'static', flags: [] },
+      { mac: 'fe:54:00:00:00:01', state: 'permanent', flags: [] },
+      { mac: '02:00:00:00:00:07', state: '', flags: [] },
+      { mac: '02:00:00:00:00:08', state: '', flags: ['extern_learn'] },
+    ];
+    expect(staleMacs(entries, ROUTER)).toEqual(['02:00:00:00:00:09']);
+    expect(staleMacs(entries, PORT)).toEqual([VRRP, '02:00:00:00:00:09']);
   });
 });
