@@ -3,7 +3,7 @@ import { children, type XmlNode } from '../xml.js';
 import type { GuestChoices, NicChoice } from './types.js';
 
 // The namespace of mactable's element under the domain's <metadata>; the prefix is whatever the writer chose.
-export const MACTABLE_NS = 'urn:mactable:1';
+const MACTABLE_NS = 'urn:mactable:1';
 
 // Namespace prefixes in scope ('' for the default namespace) → URI.
 export type NsScope = ReadonlyMap<string, string>;

@@ -10,7 +10,7 @@ export interface EntryState {
 }
 
 // One of the bridge's own entries on a port (not a `self` one).
-export interface PortEntry extends EntryState {
+interface PortEntry extends EntryState {
   mac: string;
 }
 
@@ -27,7 +27,7 @@ export interface FdbOutcome {
 }
 
 // A port, the state it should reach, and the static entries it has that nobody wants (see staleMacs).
-export interface EntryWork {
+interface EntryWork {
   port: PortRef;
   want: Desired;
   stale: string[];

@@ -9,7 +9,7 @@ export interface Decision {
 }
 
 // What the guest's own metadata says: for this NIC, and for the whole guest (null: nothing).
-export interface MetaManage {
+interface MetaManage {
   nic: boolean | null;
   guest: boolean | null;
 }
