@@ -17,10 +17,12 @@ export interface PortOutcome {
   note: string | null;
 }
 
-// A port and the state it should reach.
+// A port, the state it should reach, and the static entries on it that nobody wants: only reconcile knows them,
+// from the state it observed (the hook does not look first: its one batch decides every command up front).
 export interface PortWork {
   port: ManagedPort;
   want: Desired;
+  stale?: string[];
 }
 
 const FLAGS: PortFlag[] = ['learning', 'unicast_flood'];
@@ -64,12 +66,12 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
       outcome.failure = portProblem(host, outcome.port.bridge, outcome.port.tap);
       if (outcome.failure === null) setFlags(host, outcome, false);
     });
-    return fine ? [{ outcome, want: (work[i] as PortWork).want }] : [];
+    return fine ? [{ outcome, work: work[i] as PortWork }] : [];
   });
   if (ready.length > 0) {
     record(
       ready.map(({ outcome }) => outcome),
-      await ensureEntries(bridge, ready.map(({ outcome, want }) => ({ port: outcome.port, want }))),
+      await ensureEntries(bridge, ready.map(({ work: { port, want, stale = [] } }) => ({ port, want, stale }))),
     );
   }
   const broken = outcomes.filter((outcome) => outcome.failure !== null && portProblem(host, outcome.port.bridge, outcome.port.tap) === null);
@@ -77,7 +79,7 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
   return outcomes;
 }
 
-// After a failure: learning and flooding on, no entry, unlocked, as libvirt leaves a port; the outcome's note says so.
+// After a failure: learning and flooding on, no entries, unlocked, as libvirt leaves a port; the outcome's note says so.
 async function putBack(host: HostFs, bridge: BridgeRunner, outcomes: PortOutcome[]): Promise<void> {
   const undone = outcomes.map((outcome) => {
     const changes: string[] = [];
@@ -101,7 +103,7 @@ async function putBack(host: HostFs, bridge: BridgeRunner, outcomes: PortOutcome
   });
 }
 
-// Undo for taps that outlive the guest: learning and unicast flooding back on, the entry deleted, the port unlocked.
+// Undo for taps that outlive the guest: learning and unicast flooding back on, the entries deleted, the port unlocked.
 // A tap already gone, or moved to another bridge, is left as it is.
 export async function undoPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[]): Promise<PortOutcome[]> {
   const outcomes = ports.map(untouched);

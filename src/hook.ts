@@ -6,7 +6,7 @@ import { gatherFacts } from './host/gather.js';
 import { printable } from './names.js';
 import { desiredFor, pausedWords, vcpusRun } from './plan/desired.js';
 import { managedPorts, planDomain, type Plan } from './plan/plan.js';
-import { outcomeLine, syslogLines } from './report.js';
+import { outcomeLine, syslogLines, warnAndLog } from './report.js';
 import type { Runtime } from './runtime.js';
 import { settingsFrom } from './settings.js';
 import { withTimeBound, type Bounded } from './time-bound.js';
@@ -77,6 +77,7 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     bounded = withTimeBound(rt, config.config.timeout, started);
     const domain = parseDomain(await bounded.readStdin(), 'stdin');
     const plan = planDomain(domain, gatherFacts(domain, settings.host), config.config);
+    await warnAndLog(rt, bounded, plan.problems, op);
     const ports = action.undo ? managedPorts(plan).filter((port) => !port.tapManaged) : managedPorts(plan);
     if (ports.length === 0) return EXIT.ok;
     const want = desiredFor(plan.run, config.config);

@@ -18,6 +18,6 @@ export async function reconcile(host: HostFs, bridge: BridgeRunner, plans: Plan[
   const statuses = await portStatuses(host, bridge, plans, config);
   const drifted = statuses.filter((status) => status.verdict === 'drift');
   if (drifted.length === 0) return { statuses, fixed: [] };
-  const outcomes = await ensurePorts(host, bridge, drifted.map(({ port, want }) => ({ port: port as ManagedPort, want })), true);
+  const outcomes = await ensurePorts(host, bridge, drifted.map(({ port, want, state }) => ({ port: port as ManagedPort, want, stale: state?.stale ?? [] })), true);
   return { statuses, fixed: outcomes.map((outcome, i) => ({ guest: (drifted[i] as PortStatus).guest, outcome })) };
 }

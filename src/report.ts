@@ -1,6 +1,7 @@
 import type { PortOutcome } from './apply.js';
 import { printable } from './names.js';
-import type { LogLine } from './runtime.js';
+import type { LogLine, Runtime } from './runtime.js';
+import type { Bounded } from './time-bound.js';
 
 // One line per port, naming guest, tap, bridge and what happened: the same words for stderr and the system log.
 export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): string {
@@ -20,4 +21,17 @@ export function syslogLines(guest: string, outcomes: PortOutcome[], idle: string
   return outcomes
     .filter((outcome) => outcome.failure !== null || outcome.changes.length > 0 || outcome.note !== null)
     .map((outcome) => ({ level: outcome.failure === null ? 'info' : failureLevel, text: `${outcomeLine(guest, outcome, idle)} (${operation})` }));
+}
+
+// The plan's problems (bad metadata, refused extra MACs), one warning line each: never a failure, the plan stands.
+export function warnings(problems: string[]): string {
+  return problems.map((problem) => `mactable: warning: ${problem}\n`).join('');
+}
+
+// The same warnings on stderr and in the system log, with the operation: for the hook and repair.
+export async function warnAndLog(rt: Runtime, bounded: Bounded, problems: string[], operation: string): Promise<void> {
+  if (problems.length === 0) return;
+  rt.stderr(warnings(problems));
+  const failure = await bounded.syslog(problems.map((text) => ({ level: 'warning', text: `${text} (${operation})` })));
+  if (failure !== null) rt.stderr(`mactable: warning: ${failure}\n`);
 }

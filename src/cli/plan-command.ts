@@ -3,9 +3,10 @@ import { parseDomain } from '../domain/parse.js';
 import { gatherFacts } from '../host/gather.js';
 import { planDomain, type Plan } from '../plan/plan.js';
 import { readDomainXml } from '../input.js';
+import { warnings } from '../report.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
-import { renderTable } from './table.js';
+import { renderTable, withoutEmpty } from './table.js';
 
 export interface PlanArgs {
   file?: string | undefined;
@@ -20,15 +21,17 @@ export async function planCommand(rt: Runtime, args: PlanArgs): Promise<number> 
   const { xml, what } = await readDomainXml(rt, args.file);
   const domain = parseDomain(xml, what);
   const plan = planDomain(domain, gatherFacts(domain, settings.host), configOrThrow(settings.config()));
+  rt.stderr(warnings(plan.problems));
   rt.stdout(args.json ? `${JSON.stringify(planJson(plan))}\n` : `${planText(plan)}\n`);
   return 0;
 }
 
-// The documented JSON shape: {"domain", "ports": [{"mac","tap","bridge","network","type","manage","reason"}]}.
+// The documented JSON shape: {"domain", "problems", "ports": [{"mac","extraMacs","tap","bridge","network","type","manage","reason"}]}.
 export function planJson(plan: Plan) {
   return {
     domain: plan.domain,
-    ports: plan.ports.map(({ mac, tap, bridge, network, type, manage, reason }) => ({ mac, tap, bridge, network, type, manage, reason })),
+    problems: plan.problems,
+    ports: plan.ports.map(({ mac, extraMacs, tap, bridge, network, type, manage, reason }) => ({ mac, extraMacs, tap, bridge, network, type, manage, reason })),
   };
 }
 
@@ -36,6 +39,6 @@ function planText(plan: Plan): string {
   const managed = plan.ports.filter((port) => port.manage).length;
   const summary = `${plan.domain}: ${plan.ports.length} interface${plan.ports.length === 1 ? '' : 's'}, ${managed} managed`;
   if (plan.ports.length === 0) return summary;
-  const rows = plan.ports.map((p) => [p.tap, p.mac, p.bridge, p.network, p.type, p.manage ? 'yes' : 'no', p.reason]);
-  return `${summary}\n${renderTable(['TAP', 'MAC', 'BRIDGE', 'NETWORK', 'TYPE', 'MANAGE', 'REASON'], rows)}`;
+  const rows = plan.ports.map((p) => [p.tap, p.mac, p.extraMacs.join(',') || null, p.bridge, p.network, p.type, p.manage ? 'yes' : 'no', p.reason]);
+  return `${summary}\n${renderTable(...withoutEmpty('EXTRA MACS', ['TAP', 'MAC', 'EXTRA MACS', 'BRIDGE', 'NETWORK', 'TYPE', 'MANAGE', 'REASON'], rows))}`;
 }

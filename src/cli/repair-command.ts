@@ -1,7 +1,7 @@
 import { configOrThrow } from '../config.js';
 import { InputError } from '../errors.js';
 import { reconcile } from '../reconcile.js';
-import { outcomeLine, syslogLines } from '../report.js';
+import { outcomeLine, syslogLines, warnAndLog } from '../report.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
@@ -23,6 +23,7 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
   const config = configOrThrow(settings.config());
   const bounded = withTimeBound(rt, config.timeout);
   const plans = planRunningGuests(settings.host, config, args.names);
+  await warnAndLog(rt, bounded, plans.flatMap((plan) => plan.problems), 'repair');
   if (args.dryRun) {
     const { portStatuses } = await import('../host/port-status.js');
     for (const { guest, port, drift } of await portStatuses(settings.host, bounded.bridge, plans, config)) {

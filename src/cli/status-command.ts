@@ -1,12 +1,14 @@
 import { configOrThrow } from '../config.js';
+import type { EntryState } from '../host/fdb.js';
 import { portStatuses, type PortStatus } from '../host/port-status.js';
 import { renderMetrics } from '../metrics.js';
+import { warnings } from '../report.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
 import { withTimeBound } from '../time-bound.js';
 import { paintRows } from './paint.js';
-import { renderTable } from './table.js';
+import { renderTable, withoutEmpty } from './table.js';
 
 export interface StatusArgs {
   names: string[];
@@ -22,23 +24,29 @@ export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<numb
   const plans = planRunningGuests(settings.host, config, args.names);
   const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config);
   const drifting = statuses.some((status) => status.verdict === 'drift');
+  const problems = plans.flatMap((plan) => plan.problems);
+  rt.stderr(warnings(problems));
   if (args.format === 'prometheus') rt.stdout(renderMetrics(statuses, null));
-  else rt.stdout(args.format === 'json' ? `${JSON.stringify(statusJson(statuses, drifting))}\n` : `${statusText(statuses, await rt.stdoutIsTTY())}\n`);
+  else rt.stdout(args.format === 'json' ? `${JSON.stringify(statusJson(statuses, drifting, problems))}\n` : `${statusText(statuses, await rt.stdoutIsTTY())}\n`);
   return drifting ? 1 : 0;
 }
 
-// The documented JSON: {"drift": bool, "ports": [{guest, mac, tap, bridge, network, type, manage, reason, verdict, drift, state}]}.
-function statusJson(statuses: PortStatus[], drifting: boolean) {
+// The documented JSON: {"drift": bool, "problems", "ports": [{guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, state}]}.
+function statusJson(statuses: PortStatus[], drifting: boolean, problems: string[]) {
   return {
     drift: drifting,
+    problems,
     ports: statuses.map(({ guest, port, state, verdict, drift }) => {
-      const { mac, tap, bridge, network, type, manage, reason } = port;
-      return { guest, mac, tap, bridge, network, type, manage, reason, verdict, drift, state };
+      const { mac, extraMacs, tap, bridge, network, type, manage, reason } = port;
+      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, state };
     }),
   };
 }
 
 const onOff = (value: boolean | null | undefined) => (value === true ? 'on' : value === false ? 'off' : null);
+
+// "static,sticky" for an entry, "none" for a missing one.
+const entryWords = (entry: EntryState | null) => (entry ? [entry.state, ...entry.flags].join(',') : 'none');
 
 const VERDICT_COLOURS = { ok: 'green', drift: 'red', unmanaged: 'dim' } as const;
 
@@ -51,10 +59,11 @@ function statusText(statuses: PortStatus[], colour: boolean): string {
     port.bridge,
     onOff(state?.learning),
     onOff(state?.flood),
-    state ? (state.entry ? [state.entry.state, ...state.entry.flags].join(',') : 'none') : null,
+    state ? entryWords(state.entry) : null,
+    state?.extraEntries.map(({ mac, entry }) => `${mac}=${entryWords(entry)}`).join(' ') || null,
     verdict === 'drift' ? `drift: ${drift.join(', ')}` : verdict,
     port.reason,
   ]);
-  const table = renderTable(['GUEST', 'TAP', 'MAC', 'BRIDGE', 'LEARNING', 'FLOOD', 'ENTRY', 'VERDICT', 'WHY'], rows);
+  const table = renderTable(...withoutEmpty('EXTRA', ['GUEST', 'TAP', 'MAC', 'BRIDGE', 'LEARNING', 'FLOOD', 'ENTRY', 'EXTRA', 'VERDICT', 'WHY'], rows));
   return paintRows(table, statuses.map(({ verdict }) => VERDICT_COLOURS[verdict]), colour);
 }

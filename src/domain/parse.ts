@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
 import { printable } from '../names.js';
 import { attr, child, children, parseXml, rootNames, text, type XmlNode } from '../xml.js';
+import { parseChoices, scopeIn, type NsScope } from './metadata.js';
 import type { Domain, Nic, RunState } from './types.js';
 
 // Documents an administrator might hand us by mistake, named so the refusal says what they are.
@@ -24,22 +25,22 @@ export function parseDomain(xml: string, what: string): Domain {
   if (root === 'domstatus') {
     const inner = child(child(doc, 'domstatus'), 'domain');
     if (!inner) throw new InputError(`${what}: <domstatus> without a <domain> inside`);
-    const status = child(doc, 'domstatus');
-    return domainFrom(inner, 'status', what, { state: attr(status, 'state') ?? 'running', reason: attr(status, 'reason') });
+    const status = child(doc, 'domstatus') ?? {};
+    return domainFrom(inner, 'status', what, { state: attr(status, 'state') ?? 'running', reason: attr(status, 'reason') }, scopeIn(status, new Map()));
   }
   if (root === 'domain') {
     const node = child(doc, 'domain') ?? {};
-    return domainFrom(node, attr(node, 'id') === null ? 'inactive' : 'live', what, null);
+    return domainFrom(node, attr(node, 'id') === null ? 'inactive' : 'live', what, null, new Map());
   }
   const known = NOT_A_DOMAIN[root];
   throw new InputError(`${what}: not a libvirt domain: root element is <${printable(root)}>${known ? ` (${known})` : ''}`);
 }
 
-function domainFrom(node: XmlNode, shape: Domain['shape'], what: string, run: RunState | null): Domain {
+function domainFrom(node: XmlNode, shape: Domain['shape'], what: string, run: RunState | null, outer: NsScope): Domain {
   const name = text(node, 'name')?.trim();
   if (!name) throw new InputError(`${what}: the domain has no <name>`);
   const nics = children(node, 'devices').flatMap((devices) => children(devices, 'interface'));
-  return { name, shape, run, nics: nics.map(nicFrom) };
+  return { name, shape, run, nics: nics.map(nicFrom), choices: parseChoices(node, scopeIn(node, outer)) };
 }
 
 function nicFrom(node: XmlNode, index: number): Nic {

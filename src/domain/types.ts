@@ -25,9 +25,23 @@ export interface RunState {
   reason: string | null;
 }
 
+// One <interface> of the guest's mactable metadata, validated: its NIC's choice and the extra MACs on its port.
+export interface NicChoice {
+  manage: boolean | null; // null: not said, the guest's choice or the config decides
+  extraMacs: string[]; // lower case, unicast, non-zero
+}
+
+// The guest's own choices from <metadata><mactable xmlns="urn:mactable:1">, validated; what was wrong is in `problems`.
+export interface GuestChoices {
+  manage: boolean | null;
+  nics: Map<string, NicChoice>; // by the NIC's MAC, lower case
+  problems: string[];
+}
+
 export interface Domain {
   name: string;
   shape: DomainShape;
   run: RunState | null; // only the status file carries it
   nics: Nic[];
+  choices: GuestChoices;
 }

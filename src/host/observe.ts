@@ -1,6 +1,6 @@
 import type { PortRef } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime.js';
-import { readPortViews, type EntryState } from './fdb.js';
+import { entryOf, readPortViews, staleMacs, type EntryState } from './fdb.js';
 import type { HostFs } from './fs.js';
 import { masterOf } from './port-checks.js';
 import { netDevice } from './paths.js';
@@ -14,6 +14,8 @@ export interface PortState {
   flood: boolean | null;
   locked: boolean | null; // null: the kernel does not report it
   entry: EntryState | null; // the guest MAC's entry on the tap, if any
+  extraEntries: { mac: string; entry: EntryState | null }[]; // each extra MAC's, in the plan's order
+  stale: string[]; // static entries for MACs that are neither (see staleMacs): drift, deleted by repair
   problem: string | null; // the entry could not be read
 }
 
@@ -27,16 +29,19 @@ export async function observePorts(host: HostFs, bridge: BridgeRunner, ports: Po
   return ports.map((port, i): PortState => {
     const master = masters[i];
     if (master !== port.bridge) {
-      return { tapExists: master !== undefined, master: master ?? null, learning: null, flood: null, locked: null, entry: null, problem: null };
+      return { tapExists: master !== undefined, master: master ?? null, learning: null, flood: null, locked: null, entry: null, extraEntries: [], stale: [], problem: null };
     }
     const view = typeof views === 'string' ? views : (views[next++] as (typeof views)[number]);
+    const entries = typeof view === 'string' ? [] : view.entries;
     return {
       tapExists: true,
       master,
       learning: readPortFlag(host, port.bridge, port.tap, 'learning'),
       flood: readPortFlag(host, port.bridge, port.tap, 'unicast_flood'),
       locked: typeof view === 'string' ? null : view.locked,
-      entry: typeof view === 'string' ? null : view.entry,
+      entry: entryOf(entries, port.mac),
+      extraEntries: port.extraMacs.map((mac) => ({ mac, entry: entryOf(entries, mac) })),
+      stale: staleMacs(entries, port),
       problem: typeof view === 'string' ? `cannot read the entry: ${view}` : null,
     };
   });

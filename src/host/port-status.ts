@@ -29,23 +29,27 @@ export function driftOf(port: PortRef, state: PortState, want: Desired): string[
   if (state.learning !== false) drift.push(state.learning === null ? 'learning unknown' : 'learning on');
   if (state.flood !== false) drift.push(state.flood === null ? 'unicast flooding unknown' : 'unicast flooding on');
   if (state.problem !== null) return [...drift, state.problem];
+  const entries = [{ mac: port.mac, entry: state.entry }, ...state.extraEntries];
   if (want.entry) {
-    if (state.entry === null) drift.push(`no entry for ${port.mac}`);
-    else if (state.entry.state !== 'static') drift.push(`entry for ${port.mac} is ${state.entry.state}, not static`);
-    else if (want.sticky && !state.entry.flags.includes('sticky')) drift.push(`entry for ${port.mac} is not sticky`);
+    for (const { mac, entry } of entries) {
+      if (entry === null) drift.push(`no entry for ${mac}`);
+      else if (entry.state !== 'static') drift.push(`entry for ${mac} is ${entry.state}, not static`);
+      else if (want.sticky && !entry.flags.includes('sticky')) drift.push(`entry for ${mac} is not sticky`);
+    }
     if (want.lock && state.locked !== true) drift.push(state.locked === null ? 'lock unknown' : 'port not locked');
   } else {
-    if (state.entry !== null) drift.push(`entry for ${port.mac} while the guest is paused`);
+    for (const { mac } of entries.filter(({ entry }) => entry !== null)) drift.push(`entry for ${mac} while the guest is paused`);
     if (state.locked === true) drift.push('port locked while the guest is paused');
   }
+  for (const mac of state.stale) drift.push(`unlisted static entry ${mac}`);
   return drift;
 }
 
 // A port whose MAC, tap and bridge are all known and valid can be looked at, managed or not.
-function portRef({ mac, tap, bridge }: PortPlan): PortRef | null {
+function portRef({ mac, extraMacs, tap, bridge }: PortPlan): PortRef | null {
   if (mac === null || tap === null || bridge === null) return null;
   if (macProblem(mac) || ifnameProblem(tap) || ifnameProblem(bridge)) return null;
-  return { mac, tap, bridge };
+  return { mac, extraMacs, tap, bridge };
 }
 
 // Every NIC of the given plans with its verdict; the entries are read per port, in one `bridge` process.

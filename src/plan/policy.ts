@@ -8,10 +8,21 @@ export interface Decision {
   reason: string;
 }
 
-// Whether mactable manages a resolved port, and why, in the order: libvirt's own
-// macTableManager, then the config's networks, then its bridges.
-export function decide(nic: ResolvedNic, config: Config): Decision {
+// What the guest's own metadata says: for this NIC, and for the whole guest (null: nothing).
+interface MetaManage {
+  nic: boolean | null;
+  guest: boolean | null;
+}
+
+const yesNo = (manage: boolean) => `manage='${manage ? 'yes' : 'no'}'`;
+
+// Whether mactable manages a resolved port, and why. A NIC that is not a Linux bridge port never is; else the
+// guest's metadata for this NIC, then for the whole guest, then libvirt's own macTableManager, then the config's
+// networks, then its bridges.
+export function decide(nic: ResolvedNic, config: Config, meta: MetaManage): Decision {
   if (nic.problem !== null) return { manage: false, reason: nic.problem };
+  if (meta.nic !== null) return { manage: meta.nic, reason: `${yesNo(meta.nic)} for this NIC in the guest's metadata` };
+  if (meta.guest !== null) return { manage: meta.guest, reason: `${yesNo(meta.guest)} for the whole guest in its metadata` };
   const { network, bridge } = nic;
   if (network !== null && nic.macTableManager === 'libvirt') {
     return { manage: true, reason: `network ${network} has macTableManager='libvirt'` };

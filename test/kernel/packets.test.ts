@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
@@ -64,9 +64,15 @@ class Topology {
     await this.peers.a.ip('neigh', 'replace', '10.0.0.99', 'lladdr', UNKNOWN_MAC, 'dev', 'ea', 'nud', 'permanent');
   }
 
-  // The qemu hook for a guest whose NIC is B's port, with the given config.
-  async hookB(op: 'started' | 'release', config: object): Promise<void> {
-    const xml = liveDomain([`<interface type='ethernet'><mac address='${this.macs.b}'/><target dev='pb' managed='no'/></interface>`]);
+  // The guest whose NIC is B's port, with the given <metadata> content.
+  guestB(metadata = ''): string {
+    const xml = liveDomain([`<interface type='ethernet'><mac address='${this.macs.b}'/><target dev='pb' managed='no'/></interface>`], 'guestB');
+    return xml.replace('<devices>', `<metadata>${metadata}</metadata>\n  <devices>`);
+  }
+
+  // The qemu hook for guestB, with the given config and <metadata> content.
+  async hookB(op: 'started' | 'release', config: object, metadata = ''): Promise<void> {
+    const xml = this.guestB(metadata);
     const result = await runDist(['hook', 'qemu', 'guestB', op, op === 'started' ? 'begin' : 'end', '-'], {
       netns: this.bridgeNs.name,
       stdin: xml,
@@ -170,5 +176,57 @@ describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing())
     expect(await locked()).toBe(false);
     await net.peers.b.ip('link', 'set', 'eb', 'address', FOREIGN_MAC);
     expect(await bToC()).toBe(3);
+  });
+});
+
+describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing()))('an extra MAC from the metadata: a VRRP router', () => {
+  const net = new Topology();
+  const VRRP_MAC = '00:00:5e:00:01:0a';
+  const extra = `<mactable:mactable xmlns:mactable='urn:mactable:1'><mactable:interface mac='MAC'><mactable:mac address='${VRRP_MAC}'/></mactable:interface></mactable:mactable>`;
+  // The daemon's status file under a root of our own, whose /sys is the namespace's (ip netns exec mounts it).
+  const root = `${net.temp.path}/root`;
+  const statusB = (metadata: string) => {
+    writeFileSync(`${root}/run/libvirt/qemu/guestB.xml`, `<domstatus state='running' reason='booted' pid='1'>\n${net.guestB(metadata)}</domstatus>\n`);
+  };
+  const mactable = (...argv: string[]) =>
+    runDist([...argv, '--root', root, '--config', net.temp.json('cfg.json', { bridges: ['br0'] })], { netns: net.bridgeNs.name });
+  const toVrrp = () => countFrames(net.peers.b, 'eb', `ether dst ${VRRP_MAC} and icmp`, () => net.ping('a', '10.0.0.10'));
+
+  beforeAll(async () => {
+    await net.create();
+    mkdirSync(`${root}/run/libvirt/qemu`, { recursive: true });
+    symlinkSync('/sys', `${root}/sys`);
+    // A sends to the router's virtual address through a permanent neighbour entry, as after a gratuitous ARP.
+    await net.peers.a.ip('neigh', 'replace', '10.0.0.10', 'lladdr', VRRP_MAC, 'dev', 'ea', 'nud', 'permanent');
+  });
+  afterAll(() => net.remove());
+
+  it("frames to the extra MAC reach B's tap through its static entry, and stop once the metadata drops it and B is repaired", async () => {
+    const metadata = extra.replace('MAC', net.macs.b);
+    await net.hookB('started', {}, metadata);
+    const entries = (await net.bridgeNs.staticEntries('br0')).map(({ mac, ifname }) => [mac, ifname]);
+    expect(entries).toEqual(expect.arrayContaining([[net.macs.b, 'pb'], [VRRP_MAC, 'pb']]));
+    expect(await toVrrp()).toBe(3);
+
+    statusB(metadata);
+    expect((await mactable('status', '--json')).code).toBe(0);
+    // `virsh metadata --live ... --remove` leaves an empty <metadata/>: the entry is now a leftover.
+    statusB('');
+    const drifted = await mactable('status', '--json');
+    expect(drifted.code).toBe(1);
+    expect(JSON.parse(drifted.stdout).ports[0].drift).toEqual([`unlisted static entry ${VRRP_MAC}`]);
+    expect(await mactable('repair', 'guestB')).toEqual({ code: 0, stdout: `guestB: pb on br0: entry ${VRRP_MAC} deleted\n`, stderr: '' });
+    expect((await net.bridgeNs.staticEntries('br0')).map(({ mac }) => mac)).toEqual([net.macs.b]);
+    // B's port floods nothing: without the entry nothing for the router's MAC reaches it.
+    expect(await toVrrp()).toBe(0);
+  });
+
+  it('a locked port lets frames from the extra MAC through, since it has its entry', async () => {
+    await net.hookB('started', { lockPorts: true }, extra.replace('MAC', net.macs.b));
+    const fromVrrp = () => countFrames(net.peers.c, 'ec', `ether src ${VRRP_MAC} and icmp`, () => net.ping('b', '10.0.0.3'));
+    await net.peers.b.ip('link', 'set', 'eb', 'address', VRRP_MAC);
+    expect(await fromVrrp()).toBe(3);
+    await net.bridgeNs.exec('bridge', 'fdb', 'del', VRRP_MAC, 'dev', 'pb', 'master');
+    expect(await fromVrrp()).toBe(0);
   });
 });

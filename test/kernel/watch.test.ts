@@ -193,6 +193,7 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       const after = w.usage();
       monitor.kill();
       const events = String((await monitor).stdout).trim();
+      process.stderr.write(`EVENTS<<${events}>>\n`);
       expect(events).toBe('');
       expect(after.cpuSeconds - before.cpuSeconds).toBeLessThanOrEqual(0.2);
       expect(after.rssKiB).toBeLessThanOrEqual(80 * 1024);

@@ -14,6 +14,7 @@ async function planOf(xml: string, root: string, config?: string) {
 
 const port = (mac: string, tap: string | null, bridge: string | null, network: string | null, type: string, manage: boolean, reason: string) => ({
   mac,
+  extraMacs: [],
   tap,
   bridge,
   network,
@@ -32,21 +33,22 @@ describe('libvirt 9.0 samples, guest1: network mtm, bridge br-plain, network hos
   ];
 
   it('manages all three ports with the config', async () => {
-    expect(await planOf(`${SAMPLES}guest1/hook-stdin/started-begin.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', ports: managed });
+    expect(await planOf(`${SAMPLES}guest1/hook-stdin/started-begin.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', problems: [], ports: managed });
   });
 
   it('gives the same ports from the status XML', async () => {
-    expect(await planOf(`${root}/run/libvirt/qemu/guest1.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', ports: managed });
+    expect(await planOf(`${root}/run/libvirt/qemu/guest1.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', problems: [], ports: managed });
   });
 
   it.each(['start-begin', 'reconnect-begin'])('gives the same ports at %s (the taps exist from start on)', async (op) => {
-    expect(await planOf(`${SAMPLES}guest1/hook-stdin/${op}.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', ports: managed });
+    expect(await planOf(`${SAMPLES}guest1/hook-stdin/${op}.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', problems: [], ports: managed });
   });
 
   it('manages nothing without a config', async () => {
     const missing = `${root}/etc/libvirt/mactable.json (no such file)`;
     expect(await planOf(`${SAMPLES}guest1/hook-stdin/started-begin.xml`, root)).toEqual({
       domain: 'guest1',
+      problems: [],
       ports: [
         port('52:54:00:aa:00:01', 'vnet11', 'virbr9', 'mtm', 'network', false, `not selected: network mtm and bridge virbr9 are not listed in ${missing}`),
         port('52:54:00:aa:00:02', 'vnet12', 'br-plain', null, 'bridge', false, `not selected: bridge br-plain is not listed in ${missing}`),
@@ -70,6 +72,7 @@ describe('libvirt 9.0 samples, guest2: br-vlan, a pre-made tap, a custom tap nam
     const cfg = `${FIXTURES}config/samples-guest2.json`;
     expect(await planOf(`${SAMPLES}guest2/hook-stdin/started-begin.xml`, `${SAMPLES}guest2/root`, 'samples-guest2.json')).toEqual({
       domain: 'guest2',
+      problems: [],
       ports: [
         port('52:54:00:bb:00:01', 'vnet14', 'br-vlan', null, 'bridge', true, `bridge br-vlan matches 'br-*' in ${cfg}`),
         port('52:54:00:bb:00:02', 'mytap0', null, null, 'ethernet', false, 'tap mytap0 is not attached to a bridge'),
@@ -99,7 +102,7 @@ describe('captured by test/capture/capture.ts: seven kinds of NIC on one guest',
     ['virsh dumpxml of the running guest', 'virsh/dumpxml-live.xml'],
     ['the daemon status file', 'root/run/libvirt/qemu/mtcap-g1.xml'],
   ])('%s', async (_what, file) => {
-    expect(await planOf(`${CAPTURED}${file}`, root, 'captured.json')).toEqual({ domain: 'mtcap-g1', ports: running });
+    expect(await planOf(`${CAPTURED}${file}`, root, 'captured.json')).toEqual({ domain: 'mtcap-g1', problems: [], ports: running });
   });
 
   it.each([
@@ -109,6 +112,7 @@ describe('captured by test/capture/capture.ts: seven kinds of NIC on one guest',
     const noTap = 'no tap named in the XML (<target dev>): the guest is not running';
     expect(await planOf(`${CAPTURED}${file}`, root, 'captured.json')).toEqual({
       domain: 'mtcap-g1',
+      problems: [],
       ports: [
         port('52:54:00:cc:00:01', null, 'mtcap-virbr', 'mtcap-iso', 'network', false, noTap),
         port('52:54:00:cc:00:02', null, 'mtcap-br', null, 'bridge', false, noTap),

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ensureEntries, ensureNoEntries, entryIn, readPortViews } from '../../src/host/fdb.js';
+import { ensureEntries, ensureNoEntries, entriesIn, entryOf, readPortViews, staleMacs } from '../../src/host/fdb.js';
 import type { BridgeRunner } from '../../src/runtime.js';
 import { FakeBridge } from '../helpers/fake-bridge.js';
 
-const PORT = { mac: '52:54:00:00:00:01', tap: 'tap0', bridge: 'br0' };
+const PORT = { mac: '52:54:00:00:00:01', extraMacs: [], tap: 'tap0', bridge: 'br0' };
 const RUNNING = { entry: true, sticky: false, lock: false };
 const PAUSED = { entry: false, sticky: false, lock: false };
 
@@ -18,15 +18,15 @@ describe('what counts as the guest MAC entry', () => {
     [[{ mac: '52:54:00:00:00:02', master: 'br0', state: 'static' }], null],
     ['not a list', null],
   ])('%j → %j', (output, entry) => {
-    expect(entryIn(output, PORT)).toEqual(entry);
+    expect(entryOf(entriesIn(output, 'br0'), PORT.mac)).toEqual(entry);
   });
 });
 
 describe('ensureEntries: per port view, change, view, in one batch', () => {
   it('reads only each port\'s own entries, sends `replace ... master static`, never a bare add', async () => {
     const fake = new FakeBridge();
-    const ports = ['tap0', 'tap1'].map((tap, i) => ({ mac: `52:54:00:00:00:0${i}`, tap, bridge: 'br0' }));
-    const results = await ensureEntries(runnerOf(fake), ports.map((port) => ({ port, want: RUNNING })));
+    const ports = ['tap0', 'tap1'].map((tap, i) => ({ mac: `52:54:00:00:00:0${i}`, extraMacs: [], tap, bridge: 'br0' }));
+    const results = await ensureEntries(runnerOf(fake), ports.map((port) => ({ port, want: RUNNING, stale: [] })));
     expect(fake.calls).toEqual([
       ports.flatMap(({ mac, tap }) => [
         `fdb show br br0 brport ${tap}`,
@@ -47,19 +47,19 @@ describe('ensureEntries: per port view, change, view, in one batch', () => {
     const fake = new FakeBridge();
     fake.entries.set('tap0', before);
     fake.fail = (line) => (line.startsWith('fdb replace') ? refusal : null);
-    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: RUNNING }])).toEqual([expected]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: RUNNING, stale: [] }])).toEqual([expected]);
   });
 
   it('fails when the entry is missing afterwards', async () => {
     const fake = new FakeBridge();
     const runner: BridgeRunner = async (args, input) => fake.run(args, input.replace(/^fdb replace.*\n/mu, ''));
-    expect(await ensureEntries(runner, [{ port: PORT, want: RUNNING }])).toEqual([{ changes: [], error: 'the static entry is not there after bridge fdb replace' }]);
+    expect(await ensureEntries(runner, [{ port: PORT, want: RUNNING, stale: [] }])).toEqual([{ changes: [], error: 'the static entry is not there after bridge fdb replace' }]);
   });
 
   it('fails every port when bridge cannot run', async () => {
     const runner: BridgeRunner = async () => ({ exitCode: null, stdout: '', stderr: '', failure: 'spawn bridge ENOENT', timedOut: false });
     const error = 'cannot add the static entry: cannot run bridge: spawn bridge ENOENT';
-    expect(await ensureEntries(runner, [{ port: PORT, want: RUNNING }, { port: PORT, want: RUNNING }])).toEqual([
+    expect(await ensureEntries(runner, [{ port: PORT, want: RUNNING, stale: [] }, { port: PORT, want: RUNNING, stale: [] }])).toEqual([
       { changes: [], error },
       { changes: [], error },
     ]);
@@ -69,7 +69,7 @@ describe('ensureEntries: per port view, change, view, in one batch', () => {
     const fake = new FakeBridge();
     fake.entries.set('tap0', [{ mac: PORT.mac, state: 'static', flags: [] }]);
     fake.locked.set('tap0', true);
-    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: PAUSED }])).toEqual([{ changes: [`entry ${PORT.mac} deleted`, 'port unlocked'], error: null }]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: PAUSED, stale: [] }])).toEqual([{ changes: [`entry ${PORT.mac} deleted`, 'port unlocked'], error: null }]);
     expect(fake.calls[0]).toEqual(['fdb show br br0 brport tap0', 'link show dev tap0', `fdb del ${PORT.mac} dev tap0 master`, 'link set dev tap0 locked off', 'fdb show br br0 brport tap0', 'link show dev tap0']);
     expect(await ensureNoEntries(runnerOf(fake), [PORT])).toEqual([{ changes: [], error: null }]);
   });
@@ -80,7 +80,7 @@ describe('sticky entries and locked ports, when the config asks', () => {
 
   it('adds `sticky`, then locks the port in a second batch once the entry is verified, and reads the lock back', async () => {
     const fake = new FakeBridge();
-    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: LOCKED }])).toEqual([{ changes: [`static sticky entry ${PORT.mac} added`, 'port locked'], error: null }]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: LOCKED, stale: [] }])).toEqual([{ changes: [`static sticky entry ${PORT.mac} added`, 'port locked'], error: null }]);
     expect(fake.calls[0]).toContain(`fdb replace ${PORT.mac} dev tap0 master static sticky`);
     expect(fake.calls[1]).toEqual(['link set dev tap0 locked on', 'link show dev tap0']);
   });
@@ -88,7 +88,7 @@ describe('sticky entries and locked ports, when the config asks', () => {
   it('never locks a port whose entry failed: the message names the entry, the port stays unlocked', async () => {
     const fake = new FakeBridge();
     fake.fail = (line) => (line.startsWith('fdb replace') ? 'RTNETLINK answers: Invalid argument' : null);
-    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: LOCKED }])).toEqual([{ changes: [], error: 'cannot add the static sticky entry: RTNETLINK answers: Invalid argument' }]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: LOCKED, stale: [] }])).toEqual([{ changes: [], error: 'cannot add the static sticky entry: RTNETLINK answers: Invalid argument' }]);
     expect(fake.calls).toHaveLength(1);
     expect(fake.locked.get('tap0')).toBeUndefined();
   });
@@ -96,13 +96,13 @@ describe('sticky entries and locked ports, when the config asks', () => {
   it('fails when the entry is static but not sticky', async () => {
     const fake = new FakeBridge();
     const runner: BridgeRunner = async (args, input) => fake.run(args, input.replace(' sticky', ''));
-    expect(await ensureEntries(runner, [{ port: PORT, want: LOCKED }])).toEqual([{ changes: [], error: 'the static sticky entry is not there after bridge fdb replace' }]);
+    expect(await ensureEntries(runner, [{ port: PORT, want: LOCKED, stale: [] }])).toEqual([{ changes: [], error: 'the static sticky entry is not there after bridge fdb replace' }]);
   });
 
   it('a refused lock is named, with the entry that was added', async () => {
     const fake = new FakeBridge();
     fake.fail = (line) => (line === 'link set dev tap0 locked on' ? 'RTNETLINK answers: Operation not supported' : null);
-    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: LOCKED }])).toEqual([
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: LOCKED, stale: [] }])).toEqual([
       { changes: [`static sticky entry ${PORT.mac} added`], error: 'cannot lock the port: RTNETLINK answers: Operation not supported' },
     ]);
   });
@@ -114,7 +114,81 @@ describe('readPortViews', () => {
     fake.entries.set('tap0', [{ mac: PORT.mac, state: 'static', flags: ['sticky'] }]);
     fake.fail = (line) => (line.endsWith('tap1') ? 'Cannot find device "tap1"' : null);
     const views = await readPortViews(runnerOf(fake), [PORT, { ...PORT, tap: 'tap1' }]);
-    expect(views).toEqual([{ entry: { state: 'static', flags: ['sticky'] }, locked: false }, 'Cannot find device "tap1"']);
+    expect(views).toEqual([{ entries: [{ mac: PORT.mac, state: 'static', flags: ['sticky'] }], locked: false }, 'Cannot find device "tap1"']);
     expect(fake.calls).toHaveLength(1);
+  });
+});
+
+describe('extra MACs: every MAC of a port, the guest\'s own first', () => {
+  const VRRP = '00:00:5e:00:01:0a';
+  const ROUTER = { ...PORT, extraMacs: [VRRP] };
+
+  it('adds the guest MAC and each extra MAC in the same batch, and deletes the stale ones named', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: '02:00:00:00:00:09', state: 'static', flags: [] }]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: RUNNING, stale: ['02:00:00:00:00:09'] }])).toEqual([
+      { changes: [`static entry ${PORT.mac} added`, `static entry ${VRRP} added`, 'entry 02:00:00:00:00:09 deleted'], error: null },
+    ]);
+    expect(fake.calls).toEqual([
+      [
+        'fdb show br br0 brport tap0',
+        'link show dev tap0',
+        `fdb replace ${PORT.mac} dev tap0 master static`,
+        `fdb replace ${VRRP} dev tap0 master static`,
+        'fdb del 02:00:00:00:00:09 dev tap0 master',
+        'fdb show br br0 brport tap0',
+        'link show dev tap0',
+      ],
+    ]);
+  });
+
+  it('a paused guest loses its extra entries too', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: PORT.mac, state: 'static', flags: [] }, { mac: VRRP, state: 'static', flags: [] }]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: PAUSED, stale: [] }])).toEqual([{ changes: [`entry ${PORT.mac} deleted`, `entry ${VRRP} deleted`], error: null }]);
+    expect(fake.entries.get('tap0')).toEqual([]);
+  });
+
+  it('undo deletes the extra entries', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: VRRP, state: 'static', flags: [] }]);
+    expect(await ensureNoEntries(runnerOf(fake), [ROUTER])).toEqual([{ changes: [`entry ${VRRP} deleted`], error: null }]);
+  });
+
+  it('never locks a port whose extra entry failed; the message names the extra MAC', async () => {
+    const fake = new FakeBridge();
+    fake.fail = (line) => (line.startsWith(`fdb replace ${VRRP}`) ? 'RTNETLINK answers: Invalid argument' : null);
+    expect(await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: { entry: true, sticky: true, lock: true }, stale: [] }])).toEqual([
+      { changes: [`static sticky entry ${PORT.mac} added`], error: `cannot add the static sticky entry for ${VRRP}: RTNETLINK answers: Invalid argument` },
+    ]);
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('locks once every entry of the port is verified', async () => {
+    const fake = new FakeBridge();
+    const results = await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: { entry: true, sticky: false, lock: true }, stale: [] }]);
+    expect(results).toEqual([{ changes: [`static entry ${PORT.mac} added`, `static entry ${VRRP} added`, 'port locked'], error: null }]);
+  });
+
+  it('a stale entry that will not go is named', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: '02:00:00:00:00:09', state: 'static', flags: [] }]);
+    fake.fail = (line) => (line.startsWith('fdb del') ? 'RTNETLINK answers: Operation not permitted' : null);
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, want: RUNNING, stale: ['02:00:00:00:00:09'] }])).toEqual([
+      { changes: [`static entry ${PORT.mac} added`], error: 'cannot delete the entry for 02:00:00:00:00:09: RTNETLINK answers: Operation not permitted' },
+    ]);
+  });
+
+  it('stale: static entries for MACs that are neither the guest\'s nor an extra; the kernel\'s own and learned ones never', () => {
+    const entries = [
+      { mac: PORT.mac, state: 'static', flags: [] },
+      { mac: VRRP, state: 'static', flags: ['sticky'] },
+      { mac: '02:00:00:00:00:09', state: 'static', flags: [] },
+      { mac: 'fe:54:00:00:00:01', state: 'permanent', flags: [] },
+      { mac: '02:00:00:00:00:07', state: '', flags: [] },
+      { mac: '02:00:00:00:00:08', state: '', flags: ['extern_learn'] },
+    ];
+    expect(staleMacs(entries, ROUTER)).toEqual(['02:00:00:00:00:09']);
+    expect(staleMacs(entries, PORT)).toEqual([VRRP, '02:00:00:00:00:09']);
   });
 });

@@ -6,6 +6,7 @@ import { emptyFacts, portKey, type FileFact, type HostFacts } from '../../src/pl
 import { decide } from '../../src/plan/policy.js';
 import { resolveNic } from '../../src/plan/resolve.js';
 
+const NO_META = { nic: null, guest: null };
 const PORTID = '1fd8c22a-2f7c-45bd-911d-f30a3e67b207';
 
 function nic(overrides: Omit<Partial<Nic>, 'source'> & { source?: Partial<Nic['source']> } = {}): Nic {
@@ -156,11 +157,11 @@ describe('policy: macTableManager, then networks, then bridges', () => {
     [resolved(null, 'virbr0'), false, 'not selected: bridge virbr0 is not listed in cfg.json'],
     [resolved('other', 'virbr0', 'kernel'), false, 'not selected: network other and bridge virbr0 are not listed in cfg.json'],
   ])('%#: %s', (input, manage, reason) => {
-    expect(decide(input, config)).toEqual({ manage, reason });
+    expect(decide(input, config, NO_META)).toEqual({ manage, reason });
   });
 
   it('says when there is no config file', () => {
-    expect(decide(resolved(null, 'br0'), emptyConfig('/etc/libvirt/mactable.json'))).toEqual({
+    expect(decide(resolved(null, 'br0'), emptyConfig('/etc/libvirt/mactable.json'), NO_META)).toEqual({
       manage: false,
       reason: 'not selected: bridge br0 is not listed in /etc/libvirt/mactable.json (no such file)',
     });
@@ -168,7 +169,7 @@ describe('policy: macTableManager, then networks, then bridges', () => {
 
   it('never manages a port with a problem, whatever the config says', () => {
     const everything = parseConfig('{"bridges": ["*"], "networks": ["*"]}', 'cfg.json');
-    expect(decide(resolveNic(nic({ type: 'user' }), emptyFacts()), everything)).toEqual({
+    expect(decide(resolveNic(nic({ type: 'user' }), emptyFacts()), everything, NO_META)).toEqual({
       manage: false,
       reason: "type 'user' is not a bridge port",
     });
