@@ -21,6 +21,7 @@ FORCE=no
 DRY=no
 ACTION=install
 LIBVIRT_VERSION=
+NODE=
 MARKER='# installed by mactable install.sh'
 CHANGED=no
 
@@ -42,6 +43,8 @@ while [ $# -gt 0 ]; do
 done
 
 SRC=$(cd "$(dirname "$0")" && pwd)
+# The oldest Node.js mactable runs on, from package.json's engines (">=18.19"); doctor reads the same.
+MIN_NODE=$(sed -n 's/^ *"node": ">=\([0-9.]*\)".*/\1/p' "$SRC/package.json")
 CONFIG="$(dirname "$HOOKS_DIR")/mactable.json"
 MANIFEST="$PREFIX/installed-files"
 
@@ -102,9 +105,10 @@ uninstall() {
 
 check_host() {
   [ "$(id -u)" = 0 ] || die "run as root: it installs into $PREFIX and $HOOKS_DIR"
-  NODE=$(command -v node) || die "Node.js is missing: install Node.js 20.19 or newer"
-  "$NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
-    die "Node.js $("$NODE" --version) at $NODE is too old: mactable needs 20.19 or newer"
+  [ -n "$NODE" ] || NODE=$(command -v node) || die "Node.js is missing: install Node.js $MIN_NODE or newer (apt-get install nodejs on Debian 12 or later)"
+  [ -x "$NODE" ] || die "Node.js is missing: $NODE is not an executable"
+  version_ge "$("$NODE" -p process.versions.node)" "$MIN_NODE" ||
+    die "Node.js $("$NODE" --version) at $NODE is too old: mactable needs $MIN_NODE or newer"
   command -v npm > /dev/null || die "npm is missing: install npm (it builds mactable)"
   command -v bridge > /dev/null || [ -x /usr/sbin/bridge ] || [ -x /sbin/bridge ] ||
     die "iproute2's bridge command is missing: apt-get install iproute2"
