@@ -145,7 +145,7 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
       const failures = ['vnet11 on virbr9: tap vnet11 does not exist', 'vnet12 on br-plain: tap vnet12 does not exist', 'vnet13 on br-plain: tap vnet13 does not exist'];
       expect(result).toEqual({ code: 1, stdout: '', stderr: failures.map((line) => `mactable: guest1: ${line}`).join('\n') });
       for (let i = 0; i < 200 && syslog.messages().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(syslog.messages().map((message) => message.replace(/^.* mactable: /u, ''))).toEqual(failures.map((line) => `guest1: ${line}`));
+      expect(syslog.messages().map((message) => message.replace(/^.* mactable: /u, ''))).toEqual(failures.map((line) => `guest1: ${line} (started)`));
       const ignored = await root.run(`${HOOK} guest1 prepare begin -`, env, xml);
       expect(ignored).toEqual({ code: 0, stdout: '', stderr: '' });
     } finally {
