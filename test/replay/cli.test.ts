@@ -37,19 +37,18 @@ describe('mactable on the command line', () => {
     expect(await runDist([])).toEqual({ code: 2, stdout: '', stderr: 'mactable: give a command (see mactable --help)\n' });
   });
 
-  it('plan prints the aligned table for guest2', async () => {
-    const cfg = `${FIXTURES}config/samples-guest2.json`;
-    const result = await runDist(['plan', '--root', `${SAMPLES}guest2/root`, '--config', cfg, `${SAMPLES}guest2/hook-stdin/started-begin.xml`]);
+  it("plan prints the aligned table for guest1's status file", async () => {
+    const cfg = `${FIXTURES}config/samples-guest1.json`;
+    const result = await runDist(['plan', '--root', `${SAMPLES}guest1/root`, '--config', cfg, `${SAMPLES}guest1/root/run/libvirt/qemu/guest1.xml`]);
     expect(result).toEqual({
       code: 0,
       stderr: '',
       stdout: [
-        'guest2: 4 interfaces, 2 managed',
-        'TAP          MAC                BRIDGE    NETWORK  TYPE      MANAGE  REASON',
-        `vnet14       52:54:00:bb:00:01  br-vlan   -        bridge    yes     bridge br-vlan matches 'br-*' in ${cfg}`,
-        'mytap0       52:54:00:bb:00:02  -         -        ethernet  no      tap mytap0 is not attached to a bridge',
-        `custom-tap7  52:54:00:bb:00:03  br-plain  -        bridge    yes     bridge br-plain matches 'br-*' in ${cfg}`,
-        "-            52:54:00:bb:00:04  -         -        user      no      type 'user' is not a bridge port",
+        'guest1: 3 interfaces, 3 managed',
+        'TAP     MAC                BRIDGE    NETWORK  TYPE     MANAGE  REASON',
+        `vnet11  52:54:00:aa:00:01  virbr9    mtm      network  yes     network mtm matches 'mtm' in ${cfg}`,
+        `vnet12  52:54:00:aa:00:02  br-plain  -        bridge   yes     bridge br-plain matches 'br-plain' in ${cfg}`,
+        `vnet13  52:54:00:aa:00:03  br-plain  hostbr   bridge   yes     network hostbr matches 'hostbr' in ${cfg}`,
         '',
       ].join('\n'),
     });
