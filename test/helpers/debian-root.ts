@@ -26,10 +26,11 @@ function mirror(): string {
 
 // A clean Debian 12 root made by debootstrap (minbase) in a temporary directory, removed by cleanup().
 export class DebianRoot {
-  readonly path = mkdtempSync(join(tmpdir(), 'mactable-debian-'));
+  path = '';
 
   // debootstrap, then Debian's own nodejs from the same sources as this machine.
   async create(): Promise<{ debootstrapMs: number }> {
+    this.path = mkdtempSync(join(tmpdir(), 'mactable-debian-'));
     const started = Date.now();
     await execa('debootstrap', ['--variant=minbase', 'bookworm', this.path, mirror()], { timeout: 600_000 });
     const debootstrapMs = Date.now() - started;
@@ -87,6 +88,7 @@ export class DebianRoot {
 
   // Stop what runs there, unmount what is mounted there (never the case unless the namespace leaked), remove it.
   async cleanup(): Promise<void> {
+    if (this.path === '') return;
     for (const pid of this.processes()) process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 100 && this.processes().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const point of this.mounts().reverse()) await execa('umount', ['-R', '-l', point], { reject: false });
