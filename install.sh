@@ -1,26 +1,36 @@
 #!/bin/sh
 # Install mactable as libvirt's qemu hook on this host. Run as root from the source directory.
 #
-#   ./install.sh [--prefix DIR] [--hooks-dir DIR] [--bin-dir DIR] [--force] [--dry-run]
+#   ./install.sh [--prefix DIR] [--hooks-dir DIR] [--bin-dir DIR] [--man-dir DIR] [--node FILE] [--force] [--dry-run]
 #   ./install.sh --uninstall [--prefix DIR] [--dry-run]
+#   ./install.sh --destdir DIR [--prefix DIR] [--bin-dir DIR] [--man-dir DIR] --node FILE
 #
 # --prefix DIR      where the program goes (default /usr/local/lib/mactable)
 # --hooks-dir DIR   libvirt's hooks directory (default /etc/libvirt/hooks); the config is
 #                   DIR/../mactable.json (default /etc/libvirt/mactable.json)
 # --bin-dir DIR     where the `mactable` command goes (default /usr/local/bin)
+# --man-dir DIR     where the mactable(8) man page goes (default: BIN_DIR/../share/man/man8)
+# --node FILE       the Node.js the hook and the command run (default: node on PATH)
 # --force           move a qemu hook that mactable did not install aside instead of stopping
 # --dry-run         print what would be done, do nothing
 # --uninstall       remove exactly what install.sh installed; the config stays
 # --libvirt-version V   take libvirt's version as V instead of asking libvirtd/virqemud
+# --destdir DIR     stage the same files below DIR for a package (hooks/debian/build.sh): no host
+#                   checks, no manifest, the man page gzipped, the example config always, and the
+#                   hook as PREFIX/hooks/qemu, which the package's postinst puts into qemu.d
 set -eu
 
 PREFIX=/usr/local/lib/mactable
 HOOKS_DIR=/etc/libvirt/hooks
 BIN_DIR=/usr/local/bin
+MAN_DIR=
+DESTDIR=
+OWNER='-o root -g root'
 FORCE=no
 DRY=no
 ACTION=install
 LIBVIRT_VERSION=
+NODE=
 MARKER='# installed by mactable install.sh'
 CHANGED=no
 
@@ -32,18 +42,54 @@ while [ $# -gt 0 ]; do
     --prefix) PREFIX=${2:?--prefix needs a directory}; shift 2 ;;
     --hooks-dir) HOOKS_DIR=${2:?--hooks-dir needs a directory}; shift 2 ;;
     --bin-dir) BIN_DIR=${2:?--bin-dir needs a directory}; shift 2 ;;
+    --man-dir) MAN_DIR=${2:?--man-dir needs a directory}; shift 2 ;;
+    --node) NODE=${2:?--node needs the path of Node.js}; shift 2 ;;
+    --destdir) DESTDIR=${2:?--destdir needs a directory}; OWNER=; shift 2 ;;
     --libvirt-version) LIBVIRT_VERSION=${2:?--libvirt-version needs a version}; shift 2 ;;
     --force) FORCE=yes; shift ;;
     --dry-run) DRY=yes; shift ;;
     --uninstall) ACTION=uninstall; shift ;;
-    -h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see ./install.sh --help)" ;;
   esac
 done
 
 SRC=$(cd "$(dirname "$0")" && pwd)
+# The oldest Node.js mactable runs on, from package.json's engines (">=18.19"); doctor reads the same.
+MIN_NODE=$(sed -n 's/^ *"node": ">=\([0-9.]*\)".*/\1/p' "$SRC/package.json")
 CONFIG="$(dirname "$HOOKS_DIR")/mactable.json"
 MANIFEST="$PREFIX/installed-files"
+[ -n "$MAN_DIR" ] || MAN_DIR="$(dirname "$BIN_DIR")/share/man/man8"
+NL=$(printf '\n_')
+NL=${NL%_}
+
+# Paths are written into the hook and the command between single quotes, and into the
+# line-based manifest: any path works but a relative one, a newline, a single quote in the
+# hook's two paths, and a backslash in the prefix (Node.js refuses to load such a module).
+check_paths() {
+  for path in "$PREFIX" "$HOOKS_DIR" "$BIN_DIR" "$MAN_DIR" "$NODE" ${DESTDIR:+"$DESTDIR"}; do
+    case "$path" in
+      *"$NL"*) die "a path with a newline cannot be recorded: $(printf '%s' "$path" | tr '\n' ' ')" ;;
+      /*) ;;
+      *) die "paths must be absolute: $path" ;;
+    esac
+  done
+  case "$NODE$PREFIX" in *\'*) die "paths with a single quote cannot go into the hook: $NODE, $PREFIX" ;; esac
+  case "$PREFIX" in *\\*) die "Node.js cannot load a program from a path with a backslash: $PREFIX" ;; esac
+}
+
+# The hook template with @NODE@ and @PREFIX@ replaced, in one pass and literally (no sed: a
+# path may hold | & \ or @).
+fill_template() { # TEMPLATE > OUTPUT
+  MT_NODE=$NODE MT_PREFIX=$PREFIX awk '{
+    out = ""
+    while (match($0, /@(NODE|PREFIX)@/)) {
+      out = out substr($0, 1, RSTART - 1) (RLENGTH == 6 ? ENVIRON["MT_NODE"] : ENVIRON["MT_PREFIX"])
+      $0 = substr($0, RSTART + RLENGTH)
+    }
+    print out $0
+  }' "$1"
+}
 
 # Carry out a change, or in a dry run only say it.
 act() {
@@ -52,19 +98,21 @@ act() {
 }
 
 # Install a file unless the same content is already there; record it, and each directory
-# made for it, in the manifest (directories as "dir PATH", deepest first).
+# made for it, in the manifest (directories as "dir PATH", deepest first). With --destdir the
+# file goes below DESTDIR, owned by whoever runs this (dpkg-deb --root-owner-group makes it root's).
 put() { # SOURCE DEST MODE
   dir=$(dirname "$2")
-  while [ ! -d "$dir" ]; do
+  while [ "$dir" != / ] && [ ! -d "$DESTDIR$dir" ]; do
     INSTALLED="${INSTALLED}dir $dir
 "
     dir=$(dirname "$dir")
   done
-  if [ -f "$2" ] && cmp -s "$1" "$2"; then
-    say "unchanged: $2"
+  if [ -f "$DESTDIR$2" ] && cmp -s "$1" "$DESTDIR$2"; then
+    say "unchanged: $DESTDIR$2"
   else
-    act install -D -m "$3" -o root -g root "$1" "$2"
-    say "installed: $2"
+    # shellcheck disable=SC2086 # OWNER is two options or none
+    act install -D -m "$3" $OWNER "$1" "$DESTDIR$2"
+    say "installed: $DESTDIR$2"
   fi
   INSTALLED="$INSTALLED$2
 "
@@ -72,6 +120,14 @@ put() { # SOURCE DEST MODE
 
 # True when FILE carries our marker, i.e. install.sh put it there.
 ours() { [ -f "$1" ] && grep -qF "$MARKER" "$1"; }
+
+# True for files install.sh made whole, which carry no marker: the build's files and the man page.
+owned() {
+  case "$1" in
+    "$PREFIX"/dist/* | */man8/mactable.8) return 0 ;;
+    *) return 1 ;;
+  esac
+}
 
 # VERSION >= MINIMUM, compared as dotted numbers.
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
@@ -82,7 +138,7 @@ uninstall() {
   grep -v '^dir ' "$MANIFEST" | while IFS= read -r file; do
     if [ ! -e "$file" ]; then
       say "already gone: $file"
-    elif [ "$file" = "$PREFIX/dist/mactable.mjs" ] || [ "$file" = "$PREFIX/dist/hook.cjs" ] || ours "$file"; then
+    elif owned "$file" || ours "$file"; then
       act rm -f "$file"
       say "removed: $file"
     else
@@ -102,9 +158,10 @@ uninstall() {
 
 check_host() {
   [ "$(id -u)" = 0 ] || die "run as root: it installs into $PREFIX and $HOOKS_DIR"
-  NODE=$(command -v node) || die "Node.js is missing: install Node.js 20.19 or newer"
-  "$NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
-    die "Node.js $("$NODE" --version) at $NODE is too old: mactable needs 20.19 or newer"
+  [ -n "$NODE" ] || NODE=$(command -v node) || die "Node.js is missing: install Node.js $MIN_NODE or newer (apt-get install nodejs on Debian 12 or later)"
+  [ -x "$NODE" ] || die "Node.js is missing: $NODE is not an executable"
+  version_ge "$("$NODE" -p process.versions.node)" "$MIN_NODE" ||
+    die "Node.js $("$NODE" --version) at $NODE is too old: mactable needs $MIN_NODE or newer"
   command -v npm > /dev/null || die "npm is missing: install npm (it builds mactable)"
   command -v bridge > /dev/null || [ -x /usr/sbin/bridge ] || [ -x /sbin/bridge ] ||
     die "iproute2's bridge command is missing: apt-get install iproute2"
@@ -115,11 +172,12 @@ check_host() {
   fi
   [ -n "$LIBVIRT_VERSION" ] || die "libvirt is missing: neither libvirtd --version nor virtqemud --version answers"
   [ -d "$(dirname "$HOOKS_DIR")" ] || die "libvirt's configuration directory $(dirname "$HOOKS_DIR") is missing"
-  case "$NODE$PREFIX" in *\'*) die "paths with a single quote cannot go into the hook: $NODE, $PREFIX" ;; esac
+  check_paths
 }
 
 # libvirt >= 6.5.0 runs every executable in qemu.d; older ones only hooks/qemu, which may be someone else's.
 hook_path() {
+  if [ -n "$DESTDIR" ]; then HOOK="$PREFIX/hooks/qemu"; return; fi
   if version_ge "$LIBVIRT_VERSION" 6.5.0; then HOOK="$HOOKS_DIR/qemu.d/mactable"; else HOOK="$HOOKS_DIR/qemu"; fi
   if [ -e "$HOOK" ] && ! ours "$HOOK"; then
     [ "$FORCE" = yes ] || die "$HOOK is a hook mactable did not install; it is left alone. Merge the two by hand, or run with --force to move it aside."
@@ -130,7 +188,12 @@ hook_path() {
 }
 
 install_all() {
-  check_host
+  if [ -n "$DESTDIR" ]; then
+    [ -n "$NODE" ] || die "--destdir needs --node: the path of Node.js on the hosts the package is for"
+    check_paths
+  else
+    check_host
+  fi
   hook_path
   say "building mactable in $SRC"
   if [ "$DRY" = yes ]; then
@@ -143,24 +206,35 @@ install_all() {
 
   WORK=$(mktemp -d)
   trap 'rm -rf "$WORK"' EXIT
-  sed -e "s|@NODE@|$NODE|g" -e "s|@PREFIX@|$PREFIX|g" "$SRC/hooks/qemu" > "$WORK/hook"
+  fill_template "$SRC/hooks/qemu" > "$WORK/hook"
   printf '#!/bin/sh\n%s\nexec %s %s "$@"\n' "$MARKER" "'$NODE'" "'$PREFIX/dist/mactable.mjs'" > "$WORK/mactable"
 
   # Directories an earlier run made stay on record; the manifest is sorted so a rerun rewrites nothing.
-  INSTALLED=$(sed -n '/^dir /p' "$MANIFEST" 2> /dev/null || true)
+  INSTALLED=
+  [ -n "$DESTDIR" ] || INSTALLED=$(sed -n '/^dir /p' "$MANIFEST" 2> /dev/null || true)
   [ -z "$INSTALLED" ] || INSTALLED="$INSTALLED
 "
-  put "$SRC/dist/mactable.mjs" "$PREFIX/dist/mactable.mjs" 0644
-  put "$SRC/dist/hook.cjs" "$PREFIX/dist/hook.cjs" 0644
+  # Every file the build makes (the lead bundle and any other), not the packages built next to them.
+  for file in "$SRC"/dist/*.mjs "$SRC"/dist/*.cjs "$SRC"/dist/*.js; do
+    if [ -f "$file" ]; then put "$file" "$PREFIX/dist/${file##*/}" 0644; fi
+  done
   put "$WORK/mactable" "$BIN_DIR/mactable" 0755
   put "$WORK/hook" "$HOOK" 0755
+  if [ -n "$DESTDIR" ]; then
+    gzip -9nc "$SRC/hooks/mactable.8" > "$WORK/mactable.8.gz"
+    put "$WORK/mactable.8.gz" "$MAN_DIR/mactable.8.gz" 0644
+    put "$SRC/hooks/mactable.json.example" "$CONFIG" 0644
+    return
+  fi
+  put "$SRC/hooks/mactable.8" "$MAN_DIR/mactable.8" 0644
   printf '%s' "$INSTALLED" | sort -u > "$WORK/manifest"
   put "$WORK/manifest" "$MANIFEST" 0644
 
   if [ -e "$CONFIG" ]; then
     say "kept: $CONFIG"
   else
-    act install -m 0644 -o root -g root "$SRC/hooks/mactable.json.example" "$CONFIG"
+    # shellcheck disable=SC2086 # OWNER is two options
+    act install -m 0644 $OWNER "$SRC/hooks/mactable.json.example" "$CONFIG"
     say "installed: $CONFIG (an example: lists are empty, every key explained under \"//\")"
   fi
 

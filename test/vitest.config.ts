@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces),
-// e2e (root, a real libvirtd).
+// Four suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces),
+// e2e (root, a real libvirtd), distro (root: the package in a clean Debian 12 root, replay under its Node.js 18).
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
@@ -21,6 +21,10 @@ export default defineConfig({
           fileParallelism: false,
           sequence: { groupOrder: 2 },
         },
+      },
+      {
+        extends: true,
+        test: { name: 'distro', include: ['test/distro/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 900_000, sequence: { groupOrder: 3 } },
       },
     ],
   },

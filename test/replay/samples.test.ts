@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, runFake } from '../helpers/runtime.js';
+import { runDist } from '../helpers/dist.js';
+import { FIXTURES } from '../helpers/runtime.js';
 
 const SAMPLES = `${FIXTURES}libvirt-9.0/`;
 const CAPTURED = `${FIXTURES}captured/mtcap-g1/`;
 
 async function planOf(xml: string, root: string, config?: string) {
   const argv = ['plan', '--json', '--root', root, ...(config ? ['--config', `${FIXTURES}config/${config}`] : []), xml];
-  const result = await runFake(argv);
+  const result = await runDist(argv);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   return JSON.parse(result.stdout);

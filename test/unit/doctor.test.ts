@@ -6,7 +6,7 @@ import { runFake } from '../helpers/runtime.js';
 import { TempDir } from '../helpers/temp.js';
 
 const HOOK = '/etc/libvirt/hooks/qemu.d/mactable';
-const PROGRAM = '/usr/local/lib/mactable/dist/mactable.mjs';
+const PROGRAM = '/usr/local/lib/mactable/dist/hook.cjs';
 const BOOT = 1_700_000_000; // seconds since the epoch
 const HOOK_INSTALLED = BOOT + 100;
 
@@ -61,8 +61,8 @@ describe('mactable doctor on prepared root trees', () => {
     if (binary === 'bridge' && args.includes('locked')) return answer('', lockedSupported ? 0 : 255);
     return binary === 'ip' || binary === 'bridge' ? answer('') : answer('', 127);
   };
-  const doctor = async () => {
-    const result = await runFake(['doctor', '--json', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command, nodeVersion: '20.20.2' });
+  const doctor = async (nodeVersion = '20.20.2') => {
+    const result = await runFake(['doctor', '--json', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command, nodeVersion });
     expect(result.stderr).toBe('');
     const { ok, checks } = JSON.parse(result.stdout) as { ok: boolean; checks: Row[] };
     return { code: result.code, ok, checks: Object.fromEntries(checks.map((row) => [row.check, row])) as Record<string, Row> };
@@ -74,6 +74,22 @@ describe('mactable doctor on prepared root trees', () => {
     expect([code, ok]).toEqual([0, true]);
     expect(checks.hook?.detail).toBe(`${HOOK} runs /usr/bin/node ${PROGRAM}`);
     expect(checks['configured bridges']?.detail).toBe('br0, br-*');
+  });
+
+  // Debian 12 ships 18.20, Ubuntu 24.04 18.19, Debian 13 20.19.
+  it.each(['18.19.0', '18.20.4', '20.19.2', '22.12.0'])('Node.js %s is ok', async (version) => {
+    expect((await doctor(version)).checks['Node.js']).toEqual({ check: 'Node.js', status: 'ok', detail: version, fix: null });
+  });
+
+  it('Node.js older than 18.19 fails with the fix', async () => {
+    const { code, checks } = await doctor('18.18.2');
+    expect(checks['Node.js']).toEqual({
+      check: 'Node.js',
+      status: 'fail',
+      detail: '18.18.2 is older than 18.19',
+      fix: 'install Node.js 18.19 or newer (apt-get install nodejs on Debian 12 or later), then run ./install.sh again',
+    });
+    expect(code).toBe(1);
   });
 
   it('a configured bridge that does not exist is a warning; one that is not a Linux bridge fails', async () => {

@@ -25,7 +25,10 @@ describe('review: no shell strings, no eval', () => {
     const script = readFileSync(new URL('../../install.sh', import.meta.url), 'utf8');
     const installs = script.split('\n').filter((line) => /\binstall\s+(-D\s+)?-m/u.test(line));
     expect(installs.length).toBeGreaterThan(1);
-    for (const line of installs) expect(line).toMatch(/-m (0644|0755|"\$3") -o root -g root/u);
-    expect([...script.matchAll(/put "[^"]+" "[^"]+" (\d+)/gu)].map((match) => match[1])).toEqual(['0644', '0644', '0755', '0755', '0644']);
+    for (const line of installs) expect(line).toMatch(/-m (0644|0755|"\$3") \$OWNER /u);
+    // Root's, but when staging a package (--destdir), where dpkg-deb --root-owner-group makes them root's.
+    expect([...script.matchAll(/\bOWNER=('[^']*'|;)/gu)].map((match) => match[1])).toEqual(["'-o root -g root'", ';']);
+    expect(readFileSync(new URL('../../hooks/debian/build.sh', import.meta.url), 'utf8')).toContain('dpkg-deb --root-owner-group');
+    expect([...script.matchAll(/put "[^"]+" "[^"]+" (\d+)/gu)].map((match) => match[1])).toEqual(['0644', '0755', '0755', '0644', '0644', '0644', '0644']);
   });
 });
