@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install mactable as libvirt's qemu hook on this host. Run as root from the source directory.
 #
-#   ./install.sh [--prefix DIR] [--hooks-dir DIR] [--bin-dir DIR] [--man-dir DIR] [--node FILE] [--force] [--dry-run]
+#   ./install.sh [--prefix DIR] [--hooks-dir DIR] [--bin-dir DIR] [--man-dir DIR] [--unit-dir DIR] [--node FILE] [--force] [--dry-run]
 #   ./install.sh --uninstall [--prefix DIR] [--dry-run]
 #   ./install.sh --destdir DIR [--prefix DIR] [--bin-dir DIR] [--man-dir DIR] --node FILE
 #
@@ -10,6 +10,8 @@
 #                   DIR/../mactable.json (default /etc/libvirt/mactable.json)
 # --bin-dir DIR     where the `mactable` command goes (default /usr/local/bin)
 # --man-dir DIR     where the mactable(8) man page goes (default: BIN_DIR/../share/man/man8)
+# --unit-dir DIR    where the watcher's mactable.service goes (default /etc/systemd/system; with
+#                   --destdir /lib/systemd/system); enabled and started when systemd is the init
 # --node FILE       the Node.js the hook and the command run (default: node on PATH)
 # --force           move a qemu hook that mactable did not install aside instead of stopping
 # --dry-run         print what would be done, do nothing
@@ -24,6 +26,7 @@ PREFIX=/usr/local/lib/mactable
 HOOKS_DIR=/etc/libvirt/hooks
 BIN_DIR=/usr/local/bin
 MAN_DIR=
+UNIT_DIR=
 DESTDIR=
 OWNER='-o root -g root'
 FORCE=no
@@ -49,7 +52,8 @@ while [ $# -gt 0 ]; do
     --force) FORCE=yes; shift ;;
     --dry-run) DRY=yes; shift ;;
     --uninstall) ACTION=uninstall; shift ;;
-    -h | --help) sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --unit-dir) UNIT_DIR=${2:?--unit-dir needs a directory}; shift 2 ;;
+    -h | --help) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see ./install.sh --help)" ;;
   esac
 done
@@ -60,6 +64,12 @@ MIN_NODE=$(sed -n 's/^ *"node": ">=\([0-9.]*\)".*/\1/p' "$SRC/package.json")
 CONFIG="$(dirname "$HOOKS_DIR")/mactable.json"
 MANIFEST="$PREFIX/installed-files"
 [ -n "$MAN_DIR" ] || MAN_DIR="$(dirname "$BIN_DIR")/share/man/man8"
+if [ -z "$UNIT_DIR" ]; then
+  if [ -n "$DESTDIR" ]; then UNIT_DIR=/lib/systemd/system; else UNIT_DIR=/etc/systemd/system; fi
+fi
+UNIT="$UNIT_DIR/mactable.service"
+# systemd is the init (not only installed): then the watcher runs as its service.
+systemd_runs() { [ -d /run/systemd/system ] && [ "$UNIT_DIR" = /etc/systemd/system ]; }
 NL=$(printf '\n_')
 NL=${NL%_}
 
@@ -67,7 +77,7 @@ NL=${NL%_}
 # line-based manifest: any path works but a relative one, a newline, a single quote in the
 # hook's two paths, and a backslash in the prefix (Node.js refuses to load such a module).
 check_paths() {
-  for path in "$PREFIX" "$HOOKS_DIR" "$BIN_DIR" "$MAN_DIR" "$NODE" ${DESTDIR:+"$DESTDIR"}; do
+  for path in "$PREFIX" "$HOOKS_DIR" "$BIN_DIR" "$MAN_DIR" "$UNIT_DIR" "$NODE" ${DESTDIR:+"$DESTDIR"}; do
     case "$path" in
       *"$NL"*) die "a path with a newline cannot be recorded: $(printf '%s' "$path" | tr '\n' ' ')" ;;
       /*) ;;
@@ -135,6 +145,7 @@ version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
 uninstall() {
   [ "$(id -u)" = 0 ] || die "run as root: it removes files from $PREFIX and $HOOKS_DIR"
   [ -f "$MANIFEST" ] || die "nothing to uninstall: no $MANIFEST"
+  if systemd_runs && ours "$UNIT"; then act systemctl disable --now mactable.service; fi
   grep -v '^dir ' "$MANIFEST" | while IFS= read -r file; do
     if [ ! -e "$file" ]; then
       say "already gone: $file"
@@ -153,6 +164,7 @@ uninstall() {
     if act rmdir "$dir" 2> /dev/null; then say "removed: $dir"; else say "kept: $dir (it holds other files)"; fi
   done
   [ ! -e "$CONFIG" ] || say "kept: $CONFIG (your config)"
+  if systemd_runs; then act systemctl daemon-reload; fi
   say "libvirt stops running the hook at its next start or reload (systemctl reload libvirtd, or kill -HUP the daemon)."
 }
 
@@ -207,6 +219,7 @@ install_all() {
   WORK=$(mktemp -d)
   trap 'rm -rf "$WORK"' EXIT
   fill_template "$SRC/hooks/qemu" > "$WORK/hook"
+  fill_template "$SRC/hooks/mactable.service" > "$WORK/mactable.service"
   printf '#!/bin/sh\n%s\nexec %s %s "$@"\n' "$MARKER" "'$NODE'" "'$PREFIX/dist/mactable.mjs'" > "$WORK/mactable"
 
   # Directories an earlier run made stay on record; the manifest is sorted so a rerun rewrites nothing.
@@ -220,6 +233,7 @@ install_all() {
   done
   put "$WORK/mactable" "$BIN_DIR/mactable" 0755
   put "$WORK/hook" "$HOOK" 0755
+  put "$WORK/mactable.service" "$UNIT" 0644
   if [ -n "$DESTDIR" ]; then
     gzip -9nc "$SRC/hooks/mactable.8" > "$WORK/mactable.8.gz"
     put "$WORK/mactable.8.gz" "$MAN_DIR/mactable.8.gz" 0644
@@ -236,6 +250,18 @@ install_all() {
     # shellcheck disable=SC2086 # OWNER is two options
     act install -m 0644 $OWNER "$SRC/hooks/mactable.json.example" "$CONFIG"
     say "installed: $CONFIG (an example: lists are empty, every key explained under \"//\")"
+  fi
+
+  if systemd_runs; then
+    # A new program or unit: the running watcher restarts on it.
+    if [ "$CHANGED" = yes ] || ! systemctl is-active --quiet mactable.service; then
+      act systemctl daemon-reload
+      act systemctl enable mactable.service
+      act systemctl restart mactable.service
+      say "the watcher runs: systemctl status mactable"
+    fi
+  elif [ "$CHANGED" = yes ]; then
+    say "no systemd here: start the watcher with your init system, e.g. $BIN_DIR/mactable watch >> /var/log/mactable.log 2>&1 &"
   fi
 
   if [ "$CHANGED" = no ]; then

@@ -258,6 +258,30 @@ export async function beyondLibvirtCheck({ rt, config }: DoctorContext): Promise
   return needed ? fail(name, detail, 'turn the option off in mactable.json, or upgrade the kernel and iproute2') : ok(name, `${detail} (not asked for)`);
 }
 
+// A running `mactable watch` (the service, or one started by hand), from the processes' command lines.
+function watcherPids(host: HostFs): string[] {
+  return (host.list('/proc') ?? []).filter((pid) => {
+    if (!/^\d+$/u.test(pid)) return false;
+    try {
+      const argv = (host.readText(`/proc/${pid}/cmdline`) ?? '').split('\0');
+      const at = argv.indexOf('watch');
+      return at > 0 && argv.slice(0, at).some((arg) => /mactable(\.mjs)?$/u.test(arg)) && !argv.includes('--until-running');
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
+export function watcherCheck({ host }: DoctorContext): Check {
+  const pids = watcherPids(host);
+  if (pids.length > 0) return ok('watcher', `mactable watch runs (pid ${pids.join(', ')})`);
+  return warn(
+    'watcher',
+    'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair',
+    'systemctl enable --now mactable (or start `mactable watch` with your init system)',
+  );
+}
+
 export const CHECKS = [
   nodeCheck,
   bridgeCommandCheck,
@@ -267,6 +291,7 @@ export const CHECKS = [
   hookCheck,
   libvirtCheck,
   reloadCheck,
+  watcherCheck,
   configCheck,
   configuredBridgesCheck,
   libvirtManagedCheck,

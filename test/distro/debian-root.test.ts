@@ -97,6 +97,7 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
         '/usr/bin/mactable',
         ...readdirSync(`${SOURCE}dist`).filter((file) => /\.(mjs|cjs|js)$/u.test(file)).map((file) => `/usr/lib/mactable/dist/${file}`),
         '/usr/lib/mactable/hooks/qemu',
+        '/lib/systemd/system/mactable.service',
         '/usr/share/doc/mactable/changelog.gz',
         '/usr/share/doc/mactable/copyright',
         '/usr/share/man/man8/mactable.8.gz',

@@ -21,7 +21,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     temp = new TempDir();
     hooks = `${temp.path}/etc/libvirt/hooks`;
     mkdirSync(hooks, { recursive: true });
-    args = ['--prefix', `${temp.path}/lib/mactable`, '--hooks-dir', hooks, '--bin-dir', `${temp.path}/bin`, '--libvirt-version', '9.0.0'];
+    args = ['--prefix', `${temp.path}/lib/mactable`, '--hooks-dir', hooks, '--bin-dir', `${temp.path}/bin`, '--unit-dir', `${temp.path}/systemd`, '--libvirt-version', '9.0.0'];
   });
   afterEach(() => temp.cleanup());
 
@@ -37,6 +37,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
       [`${hooks}/qemu.d/mactable`, 0o755],
       [`${temp.path}/etc/libvirt/mactable.json`, 0o644],
       [`${temp.path}/share/man/man8/mactable.8`, 0o644],
+      [`${temp.path}/systemd/mactable.service`, 0o644],
     ] as const) {
       const stat = statSync(file);
       expect([stat.uid, stat.gid, stat.mode & 0o777], file).toEqual([0, 0, mode]);
@@ -110,7 +111,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
 
   it('installs under a path with | & $ @ " spaces and non-ASCII, and everything runs from there', async () => {
     const odd = `${temp.path}/odd |&$x @PREFIX@ "é"`;
-    const result = await installSh(['--prefix', `${odd}/lib`, '--hooks-dir', hooks, '--bin-dir', `${odd}/bin`, '--libvirt-version', '9.0.0']);
+    const result = await installSh(['--prefix', `${odd}/lib`, '--hooks-dir', hooks, '--bin-dir', `${odd}/bin`, '--unit-dir', `${odd}/systemd`, '--libvirt-version', '9.0.0']);
     expect([result.code, result.stderr]).toEqual([0, '']);
     expect(readFileSync(`${hooks}/qemu.d/mactable`, 'utf8')).toContain(`exec '${process.execPath}' '${odd}/lib/dist/hook.cjs' hook qemu "$@"`);
     expect((await execa(`${odd}/bin/mactable`, ['--version'])).stdout).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
@@ -143,10 +144,21 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     expect([result.code, result.stderr]).toEqual([0, '']);
     const dist = readdirSync(new URL('../../dist/', import.meta.url)).filter((file) => /\.(mjs|cjs|js)$/u.test(file));
     expect(tree(stage).filter((file) => statSync(`${stage}/${file}`).isFile())).toEqual(
-      [...dist.map((file) => `usr/lib/mactable/dist/${file}`), 'etc/libvirt/mactable.json', 'usr/bin/mactable', 'usr/lib/mactable/hooks/qemu', 'usr/share/man/man8/mactable.8.gz'].sort(),
+      [...dist.map((file) => `usr/lib/mactable/dist/${file}`), 'etc/libvirt/mactable.json', 'usr/bin/mactable', 'usr/lib/mactable/hooks/qemu', 'lib/systemd/system/mactable.service', 'usr/share/man/man8/mactable.8.gz'].sort(),
     );
     expect(readFileSync(`${stage}/usr/lib/mactable/hooks/qemu`, 'utf8')).toContain(`exec '/usr/bin/node' '/usr/lib/mactable/dist/hook.cjs' hook qemu "$@"`);
     expect(readFileSync(`${stage}/usr/bin/mactable`, 'utf8')).toBe(`#!/bin/sh\n# installed by mactable install.sh\nexec '/usr/bin/node' '/usr/lib/mactable/dist/mactable.mjs' "$@"\n`);
+    expect(readFileSync(`${stage}/lib/systemd/system/mactable.service`, 'utf8')).toContain(`ExecStart='/usr/bin/node' '/usr/lib/mactable/dist/mactable.mjs' watch\n`);
+  });
+
+  it('the watcher\'s unit passes systemd-analyze verify', async () => {
+    const result = await installSh(args);
+    expect(result.code).toBe(0);
+    // Without systemd as the init it says how to start the watcher instead.
+    expect(result.stdout).toContain(`no systemd here: start the watcher with your init system, e.g. ${temp.path}/bin/mactable watch`);
+    // verify runs `man` for Documentation=man:mactable(8): give it the installed page.
+    const verify = await execa('systemd-analyze', ['verify', `${temp.path}/systemd/mactable.service`], { reject: false, env: { MANPATH: `${temp.path}/share/man` } });
+    expect([verify.exitCode, String(verify.stderr)]).toEqual([0, '']);
   });
 
   describe('the installed hooks/qemu', () => {

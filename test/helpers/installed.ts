@@ -38,7 +38,7 @@ export class InstalledMactable {
     await ensureLibvirtPackages();
     await startLibvirt();
     this.savedConfig = existsSync(CONFIG) ? readFileSync(CONFIG, 'utf8') : null;
-    const result = await installSh(['--prefix', `${this.prefix}/lib`, '--bin-dir', `${this.prefix}/bin`]);
+    const result = await installSh(['--prefix', `${this.prefix}/lib`, '--bin-dir', `${this.prefix}/bin`, '--unit-dir', `${this.prefix}/systemd`]);
     if (result.code !== 0) throw new Error(`install.sh failed: ${result.stderr}`);
     await reloadLibvirt();
     return result.stdout;
@@ -56,7 +56,7 @@ export class InstalledMactable {
   }
 
   async uninstall(): Promise<void> {
-    await installSh(['--uninstall', '--prefix', `${this.prefix}/lib`, '--bin-dir', `${this.prefix}/bin`]);
+    await installSh(['--uninstall', '--prefix', `${this.prefix}/lib`, '--bin-dir', `${this.prefix}/bin`, '--unit-dir', `${this.prefix}/systemd`]);
     if (this.savedConfig === null) rmSync(CONFIG, { force: true });
     else writeFileSync(CONFIG, this.savedConfig);
     rmSync(this.prefix, { recursive: true, force: true });

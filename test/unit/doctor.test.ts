@@ -49,6 +49,7 @@ describe('mactable doctor on prepared root trees', () => {
     file('/proc/stat', `cpu  1 2 3\nbtime ${BOOT}\n`);
     // Started 200 s after boot: after the hook was installed.
     file('/proc/4242/stat', `4242 (libvirtd) S 1 4242 4242 0 -1 4194560 1 0 0 0 1 1 0 0 20 0 18 0 ${200 * 100} 1 1\n`);
+    file('/proc/4300/cmdline', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0');
   });
   afterEach(() => temp.cleanup());
 
@@ -74,6 +75,15 @@ describe('mactable doctor on prepared root trees', () => {
     expect([code, ok]).toEqual([0, true]);
     expect(checks.hook?.detail).toBe(`${HOOK} runs /usr/bin/node ${PROGRAM}`);
     expect(checks['configured bridges']?.detail).toBe('br0, br-*');
+  });
+
+  it.each([
+    ['the service', () => undefined, 'ok', 'mactable watch runs (pid 4300)'],
+    ['no watcher', () => rmSync(`${temp.path}/proc/4300`, { recursive: true }), 'warn', 'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair'],
+    ['only a paused guest\'s waiter', () => file('/proc/4300/cmdline', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0--until-running\0g1\0'), 'warn', 'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair'],
+  ] as const)('the watcher: %s', async (_case, arrange, status, detail) => {
+    arrange();
+    expect((await doctor()).checks.watcher).toMatchObject({ status, detail });
   });
 
   // Debian 12 ships 18.20, Ubuntu 24.04 18.19, Debian 13 20.19.
