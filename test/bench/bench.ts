@@ -1,57 +1,63 @@
-// npm run bench [-- --quick] [-- --json]
+// npm run bench [-- --quick] [-- --json] [-- --env=inherit]
 // The installed hook and CLI timed side by side with their baselines (A B A B ...), in a network
-// namespace with a bridge and 64 taps. Wall time and peak RSS per whole process, from the OS.
+// namespace with bridges and taps. Wall time and peak RSS per whole process, from the OS.
 // A benchmark, not a test: it reports ratios of medians against targets and always exits 0 when it ran.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { buildSync } from 'esbuild';
 import { Netns } from '../helpers/netns.js';
-import { installSh } from '../helpers/installed.js';
+import { installSh, SOURCE } from '../helpers/installed.js';
 import { TempDir } from '../helpers/temp.js';
-import { bridgeNic, liveDomain } from '../helpers/xml.js';
+import { bridgeNic, liveDomain, statusDomain } from '../helpers/xml.js';
 
 interface Command {
   argv: string[];
   stdin?: string;
-  reset?: boolean; // put the ports back as libvirt leaves them before the run (learning and flooding on, no entries)
+  env?: Record<string, string>; // on top of the spec's environment
 }
+
+// What one timed run starts: one command, or several at once (as libvirtd runs hooks after a restart).
+interface Side {
+  commands: Command[];
+  reset?: string; // a `bridge -batch` run before the clock starts: ports put back as libvirt leaves them, so every run really applies
+}
+
+// Two sides timed alternately; several table rows may read the same pair.
+interface Pair {
+  mactable: Side;
+  baseline: Side;
+}
+
+type Measure = 'wall' | 'rss' | 'each';
 
 interface Case {
   name: string;
   a: string; // what mactable runs
   b: string; // the baseline
   target: number | null; // null: shown for reference, no target
-  measure: 'wall' | 'rss';
-  mactable: Command;
-  baseline: Command;
+  measure: Measure; // wall: first start to last exit; rss: peak RSS; each: median wall time of one process among those started at once
+  pair: string;
+  floor?: string; // the pair, against `node -e 0`, below which this row's ratio cannot go
 }
 
 interface Sample {
   ms: number;
   kib: number;
+  each: number;
 }
 
 interface Spec {
+  pairs: Record<string, Pair>;
   cases: Case[];
-  pairs: number;
+  rounds: number;
   warmup: number;
   env: Record<string, string>;
-  bridge: string;
-  resetBatch: string;
 }
 
 const TIME = '/usr/bin/time';
-
-// One run of a whole process: wall clock around it, peak RSS as wait4 reports it through GNU time.
-function runOnce(command: Command, spec: Spec, scratch: string): Sample {
-  if (command.reset) spawnSync('bridge', ['-force', '-batch', '-'], { input: spec.resetBatch, stdio: ['pipe', 'ignore', 'ignore'] });
-  const [file, ...args] = command.argv as [string, ...string[]];
-  const start = process.hrtime.bigint();
-  const result = spawnSync(TIME, ['-f', '%M', '-o', scratch, file, ...args], { input: command.stdin ?? '', env: spec.env, stdio: ['pipe', 'ignore', 'ignore'] });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) throw new Error(`${command.argv.join(' ')} exited ${result.status}`);
-  return { ms, kib: Number.parseInt(readFileSync(scratch, 'utf8').trim().split('\n').pop() ?? '', 10) };
-}
+const GUESTS = 20;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((x, y) => x - y);
@@ -59,30 +65,64 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-// Inside the namespace: alternate A and B for each case, after a warm-up of each.
-function measure(spec: Spec, scratch: string) {
-  return spec.cases.map((c) => {
-    for (let i = 0; i < spec.warmup; i++) {
-      runOnce(c.mactable, spec, scratch);
-      runOnce(c.baseline, spec, scratch);
-    }
-    const a: Sample[] = [];
-    const b: Sample[] = [];
-    for (let i = 0; i < spec.pairs; i++) {
-      a.push(runOnce(c.mactable, spec, scratch));
-      b.push(runOnce(c.baseline, spec, scratch));
-    }
-    const pick = (s: Sample) => (c.measure === 'wall' ? s.ms : s.kib);
-    const medianA = median(a.map(pick));
-    const medianB = median(b.map(pick));
-    const ratio = medianA / medianB;
-    return { case: c.name, a: c.a, b: c.b, unit: c.measure === 'wall' ? 'ms' : 'KiB', medianA, medianB, ratio, target: c.target, pass: c.target === null ? null : ratio <= c.target, pairs: spec.pairs };
+// One process under GNU time (peak RSS as wait4 reports it); resolves with its wall time when it has exited.
+function timed(command: Command, env: Record<string, string>, scratch: string): Promise<{ ms: number; kib: number }> {
+  const [file, ...args] = command.argv as [string, ...string[]];
+  const start = process.hrtime.bigint();
+  const child = spawn(TIME, ['-f', '%M', '-o', scratch, file, ...args], { env: { ...env, ...command.env }, stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.on('error', () => {}); // a hook that ends without reading its stdin (an ignored operation) is fine
+  child.stdin.end(command.stdin ?? '');
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code !== 0) return reject(new Error(`${command.argv.join(' ')} exited ${code}`));
+      resolve({ ms, kib: Number.parseInt(readFileSync(scratch, 'utf8').trim().split('\n').pop() ?? '', 10) });
+    });
   });
 }
 
-type Result = ReturnType<typeof measure>[number];
+// One run of a side: its commands started together, wall clock from the first start to the last exit.
+async function runSide(side: Side, env: Record<string, string>, scratch: string): Promise<Sample> {
+  if (side.reset) spawnSync('bridge', ['-force', '-batch', '-'], { input: side.reset, stdio: ['pipe', 'ignore', 'ignore'] });
+  const start = process.hrtime.bigint();
+  const runs = await Promise.all(side.commands.map((command, i) => timed(command, env, `${scratch}.${i}`)));
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return { ms, kib: Math.max(...runs.map((run) => run.kib)), each: median(runs.map((run) => run.ms)) };
+}
 
-function table(results: Result[], pairs: number): string {
+// Inside the namespace: for each pair a warm-up of both sides, then A and B alternating; then each case's medians.
+async function measure(spec: Spec, scratch: string) {
+  const samples = new Map<string, { a: Sample[]; b: Sample[] }>();
+  for (const [id, pair] of Object.entries(spec.pairs)) {
+    for (let i = 0; i < spec.warmup; i++) {
+      await runSide(pair.mactable, spec.env, scratch);
+      await runSide(pair.baseline, spec.env, scratch);
+    }
+    const a: Sample[] = [];
+    const b: Sample[] = [];
+    for (let i = 0; i < spec.rounds; i++) {
+      a.push(await runSide(pair.mactable, spec.env, scratch));
+      b.push(await runSide(pair.baseline, spec.env, scratch));
+    }
+    samples.set(id, { a, b });
+  }
+  const medians = (pair: string, measure: Measure) => {
+    const { a, b } = samples.get(pair) as { a: Sample[]; b: Sample[] };
+    const pick = (s: Sample) => (measure === 'rss' ? s.kib : s[measure === 'each' ? 'each' : 'ms']);
+    return { medianA: median(a.map(pick)), medianB: median(b.map(pick)) };
+  };
+  return spec.cases.map((c) => {
+    const { medianA, medianB } = medians(c.pair, c.measure);
+    const ratio = medianA / medianB;
+    const floor = c.floor === undefined ? null : (({ medianA: f, medianB: base }) => ({ ratio: f / base, pair: c.floor }))(medians(c.floor, 'wall'));
+    return { case: c.name, a: c.a, b: c.b, unit: c.measure === 'rss' ? 'KiB' : 'ms', medianA, medianB, ratio, target: c.target, pass: c.target === null ? null : ratio <= c.target, floor, pairs: spec.rounds };
+  });
+}
+
+type Result = Awaited<ReturnType<typeof measure>>[number];
+
+function table(results: Result[], rounds: number): string {
   const rows = results.map((r) => [
     r.case,
     `${r.medianA.toFixed(r.unit === 'ms' ? 1 : 0)} ${r.unit}`,
@@ -90,53 +130,154 @@ function table(results: Result[], pairs: number): string {
     r.ratio.toFixed(2),
     r.target === null ? '-' : `≤ ${r.target}`,
     r.pass === null ? 'reference' : r.pass ? 'pass' : 'FAIL',
+    r.floor === null ? '' : `${r.floor.ratio.toFixed(2)} (${FLOORS[r.floor.pair]?.row})`,
   ]);
-  const header = ['case', 'mactable (median)', 'baseline (median)', 'ratio', 'target', ''];
+  const header = ['case', 'mactable (median)', 'baseline (median)', 'ratio', 'target', '', 'floor'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] as number)).join(' | ')} |`;
   const legend = results.map((r) => `- ${r.case}: ${r.a} vs ${r.b}`).join('\n');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', `${pairs} pairs per case after warm-up, A and B alternating.`, legend].join('\n');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', `${rounds} pairs per case after warm-up, A and B alternating; floor: that row's floor against \`node -e 0\`.`, legend].join('\n');
 }
+
+// The floors: the least a Node.js process doing part of mactable's work costs, each against `node -e 0`.
+const FLOORS: Record<string, { row: string; runs: string }> = {
+  bridge: { row: 'Node.js running `bridge` once', runs: '`node -e` spawnSync(bridge -V)' },
+  bridgeLogger: { row: 'Node.js running `bridge` and `logger` once', runs: '`node -e` spawnSync(bridge -V), spawnSync(logger, one line)' },
+  xml: { row: 'Node.js parsing the XML with fast-xml-parser', runs: 'bundled fast-xml-parser validating and parsing the 1-NIC XML from stdin' },
+  yargs: { row: 'Node.js parsing the command line with yargs', runs: 'bundled yargs parsing `plan --json FILE`' },
+};
+
+// A minified one-file bundle of `source` (the way dist/ is built), for the floors.
+function bundle(temp: TempDir, name: string, source: string, format: 'cjs' | 'esm'): string {
+  const outfile = `${temp.path}/${name}`;
+  buildSync({ stdin: { contents: source, resolveDir: SOURCE, loader: 'ts' }, bundle: true, platform: 'node', target: 'node18', format, minify: true, outfile, logLevel: 'warning' });
+  return outfile;
+}
+
+// A stand-in for /dev/log (this machine has none; a host has journald there) that drops what it gets. Not
+// test/helpers/syslog.ts: that one hands every message to this process, which is blocked while it measures.
+async function syslogSink(path: string): Promise<ChildProcess> {
+  const drop = 'import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint(flush=True)\nwhile True: s.recv(65536)';
+  const child = spawn('python3', ['-c', drop, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await once(child.stdout as NodeJS.ReadableStream, 'data');
+  return child;
+}
+
+const mac = (i: number, prefix = '52:54:00:be') => `${prefix}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+const resetOf = (ports: { tap: string; mac: string }[]) => ports.map(({ tap, mac: m }) => `link set dev ${tap} learning on flood on\nfdb del ${m} dev ${tap} master\n`).join('');
 
 async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Promise<void> {
   const temp = new TempDir();
   const ns = await Netns.create();
+  const syslogSocket = `${temp.path}/log.sock`;
+  const syslog = await syslogSink(syslogSocket);
   try {
     mkdirSync(`${temp.path}/etc/libvirt/hooks`, { recursive: true });
     const install = await installSh(['--prefix', `${temp.path}/lib`, '--hooks-dir', `${temp.path}/etc/libvirt/hooks`, '--bin-dir', `${temp.path}/bin`, '--libvirt-version', '9.0.0']);
     if (install.code !== 0) throw new Error(`install.sh failed: ${install.stderr}`);
-    await ns.bridge('br0');
-    const taps = Array.from({ length: 64 }, (_, i) => `tap${i}`);
-    for (const tap of taps) await ns.tap(tap, 'br0');
-    const mac = (i: number) => `52:54:00:be:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
-    const one = liveDomain([bridgeNic(mac(0), 'br0', 'tap0')], 'bench1');
-    const many = liveDomain(taps.map((tap, i) => bridgeNic(mac(i), 'br0', tap)), 'bench64');
-    const manyFile = temp.file('domain-64.xml', many);
     const hook = `${temp.path}/etc/libvirt/hooks/qemu.d/mactable`;
+    const cli = `${temp.path}/bin/mactable`;
+    const config = temp.json('mactable.json', { bridges: ['br*'] });
+
+    // br0: 64 guest taps. br1, br2, br3: one guest tap each and a veth port holding 10 000, 50 000 and no other
+    // entries; br2 and br3 also carry the taps of 10 running guests for `status`.
+    await ns.bridge('br0');
+    const taps = Array.from({ length: 64 }, (_, i) => ({ tap: `tap${i}`, mac: mac(i), bridge: 'br0' }));
+    for (const { tap } of taps) await ns.tap(tap, 'br0');
+    const others = { br1: 10_000, br2: 50_000, br3: 0 };
+    for (const [bridge, entries] of Object.entries(others)) {
+      await ns.bridge(bridge);
+      await ns.ip('link', 'add', `${bridge}v`, 'type', 'veth', 'peer', 'name', `${bridge}p`);
+      await ns.ip('link', 'set', `${bridge}v`, 'master', bridge);
+      await ns.tap(`${bridge}t`, bridge);
+      const lines = Array.from({ length: entries }, (_, i) => `fdb add ${mac(i, `02:00:00:${(i >> 16).toString(16).padStart(2, "0")}`)} dev ${bridge}v master static\n`);
+      if (entries > 0) await ns.exec('bridge', '-batch', temp.file(`fill-${bridge}`, lines.join('')));
+    }
+    const one = liveDomain([bridgeNic(mac(0), 'br0', 'tap0')], 'bench1');
+    const many = liveDomain(taps.map(({ mac: m, tap }) => bridgeNic(m, 'br0', tap)), 'bench64');
+    const oneOn = (bridge: string) => ({ xml: liveDomain([bridgeNic(mac(0), bridge, `${bridge}t`)], 'bench1'), reset: resetOf([{ tap: `${bridge}t`, mac: mac(0) }]) });
+    // A --root tree per bridge whose /sys is the namespace's own and whose /run holds 10 guests' status files.
+    const statusRoot = async (bridge: string) => {
+      const root = `${temp.path}/root-${bridge}`;
+      mkdirSync(`${root}/run/libvirt/qemu`, { recursive: true });
+      symlinkSync('/sys', `${root}/sys`);
+      for (let g = 0; g < 10; g++) {
+        await ns.tap(`${bridge}s${g}`, bridge);
+        writeFileSync(`${root}/run/libvirt/qemu/st${g}.xml`, statusDomain([bridgeNic(mac(100 + g), bridge, `${bridge}s${g}`)], `st${g}`));
+      }
+      await ns.exec(cli, 'repair', '--all', '--root', root, '--config', config);
+      return root;
+    };
+    const [root50k, rootEmpty] = [await statusRoot('br2'), await statusRoot('br3')];
+
     const shHook = temp.file('exit0-hook', '#!/bin/sh\nexit 0\n', 0o755);
-    const nodeE0 = { argv: [process.execPath, '-e', '0'] };
-    const started = (xml: string, name: string): Command => ({ argv: [hook, name, 'started', 'begin', '-'], stdin: xml, reset: true });
-    const resetBatch = taps.map((tap, i) => `link set dev ${tap} learning on flood on\nfdb del ${mac(i)} dev ${tap} master\n`).join('');
+    const single = (command: Command, reset?: string): Side => ({ commands: [command], reset });
+    const nodeE0 = single({ argv: [process.execPath, '-e', '0'] });
+    const started = (xml: string, reset: string, name = 'bench1'): Side => single({ argv: [hook, name, 'started', 'begin', '-'], stdin: xml }, reset);
+    const storm = taps.slice(0, 2 * GUESTS);
+    const node = (...args: string[]): Side => single({ argv: [process.execPath, ...args] });
+    const status = (root: string): Side => single({ argv: [cli, 'status', '--root', root] });
+    const e1 = oneOn('br1');
+    const e2 = oneOn('br2');
+    const e3 = oneOn('br3');
 
     const spec: Spec = {
-      pairs: quick ? 5 : 25,
+      rounds: quick ? 3 : 25,
       warmup: quick ? 1 : 3,
-      // What libvirt gives a hook (LC_ALL=C, its PATH), plus the config a host would have in /etc/libvirt;
-      // --env=inherit runs both sides in this shell's environment instead.
+      // What libvirt gives a hook (LC_ALL=C, its PATH, HOME), the config a host would have in /etc/libvirt and
+      // a system log socket; --env=inherit runs both sides in this shell's environment instead.
       env: {
         ...(inherit ? (process.env as Record<string, string>) : { LC_ALL: 'C', PATH: '/usr/bin:/bin', HOME: '/root' }),
-        MACTABLE_CONFIG: temp.json('mactable.json', { bridges: ['br0'] }),
+        MACTABLE_CONFIG: config,
+        MACTABLE_SYSLOG_SOCKET: syslogSocket,
       },
-      bridge: 'br0',
-      resetBatch,
+      pairs: {
+        ignored: { mactable: single({ argv: [hook, 'bench1', 'prepare', 'begin', '-'], stdin: one }), baseline: single({ argv: [shHook, 'bench1', 'prepare', 'begin', '-'], stdin: one }) },
+        started1: { mactable: started(one, resetOf(taps.slice(0, 1))), baseline: nodeE0 },
+        started64: { mactable: started(many, resetOf(taps), 'bench64'), baseline: nodeE0 },
+        fdb10k: { mactable: started(e1.xml, e1.reset), baseline: started(e3.xml, e3.reset) },
+        fdb50k: { mactable: started(e2.xml, e2.reset), baseline: started(e3.xml, e3.reset) },
+        nothing: { mactable: single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_CONFIG: temp.json('nothing.json', { bridges: [] }) } }), baseline: nodeE0 },
+        status10: { mactable: status(root50k), baseline: status(rootEmpty) },
+        storm: {
+          mactable: {
+            commands: Array.from({ length: GUESTS }, (_, g) => ({
+              argv: [hook, `storm${g}`, 'reconnect', 'begin', '-'],
+              stdin: liveDomain(storm.slice(2 * g, 2 * g + 2).map(({ mac: m, tap }) => bridgeNic(m, 'br0', tap)), `storm${g}`),
+            })),
+            reset: resetOf(storm),
+          },
+          baseline: { commands: Array.from({ length: GUESTS }, () => ({ argv: [process.execPath, '-e', '0'] })) },
+        },
+        plan: { mactable: single({ argv: [cli, 'plan', '--json', temp.file('domain-64.xml', many)] }), baseline: nodeE0 },
+        bridge: { mactable: node('-e', "require('child_process').spawnSync('bridge', ['-V'])"), baseline: nodeE0 },
+        bridgeLogger: {
+          mactable: node('-e', `const c = require('child_process'); c.spawnSync('bridge', ['-V']); c.spawnSync('logger', ['--prio-prefix', '-t', 'mactable', '-u', ${JSON.stringify(syslogSocket)}], { input: '<30>bench\\n' })`),
+          baseline: nodeE0,
+        },
+        xml: {
+          mactable: single({
+            argv: [process.execPath, bundle(temp, 'floor-xml.cjs', "import { XMLParser, XMLValidator } from 'fast-xml-parser'; import { readFileSync } from 'node:fs'; const x = readFileSync(0, 'utf8'); XMLValidator.validate(x); new XMLParser({ ignoreAttributes: false }).parse(x);", 'cjs')],
+            stdin: one,
+          }),
+          baseline: nodeE0,
+        },
+        yargs: { mactable: node(bundle(temp, 'floor-yargs.mjs', "import yargs from 'yargs'; yargs(['plan', '--json', 'f.xml']).command('plan [file]', 'plan', (y) => y.option('json', { type: 'boolean' })).parseSync();", 'esm')), baseline: nodeE0 },
+      },
       cases: [
-        { name: 'ignored operation (prepare)', a: 'installed hooks/qemu', b: 'a `#!/bin/sh` + `exit 0` hook', target: 1.5, measure: 'wall', mactable: { argv: [hook, 'bench1', 'prepare', 'begin', '-'], stdin: one }, baseline: { argv: [shHook, 'bench1', 'prepare', 'begin', '-'], stdin: one } },
-        { name: 'started, 1 managed NIC', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.25, measure: 'wall', mactable: started(one, 'bench1'), baseline: nodeE0 },
-        { name: 'started, 64 managed NICs', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.5, measure: 'wall', mactable: started(many, 'bench64'), baseline: nodeE0 },
-        { name: 'peak RSS, started with 64 NICs', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.25, measure: 'rss', mactable: started(many, 'bench64'), baseline: nodeE0 },
-        // The least any Node.js hook that runs `bridge` once can cost: where the ratios above start from.
-        { name: 'reference: Node.js running `bridge` once', a: '`node -e` spawnSync(bridge -V)', b: '`node -e 0`', target: null, measure: 'wall', mactable: { argv: [process.execPath, '-e', "require('child_process').spawnSync('bridge', ['-V'])"] }, baseline: nodeE0 },
-        { name: '`mactable plan` on 64 NICs', a: 'installed `mactable plan --json FILE`', b: '`node -e 0`', target: 1.5, measure: 'wall', mactable: { argv: [`${temp.path}/bin/mactable`, 'plan', '--json', manyFile] }, baseline: nodeE0 },
+        { name: 'ignored operation (prepare)', a: 'installed hooks/qemu', b: 'a `#!/bin/sh` + `exit 0` hook', target: 1.5, measure: 'wall', pair: 'ignored' },
+        { name: 'started, 1 managed NIC', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.5, measure: 'wall', pair: 'started1', floor: 'bridgeLogger' },
+        { name: 'started, 64 managed NICs', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.7, measure: 'wall', pair: 'started64', floor: 'bridgeLogger' },
+        { name: 'peak RSS, started with 64 NICs', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.25, measure: 'rss', pair: 'started64' },
+        { name: 'started, 1 NIC, 10 000 other entries', a: 'installed hooks/qemu, bridge with 10 000 other entries', b: 'the same call on a bridge without', target: 1.15, measure: 'wall', pair: 'fdb10k' },
+        { name: 'started, 1 NIC, 50 000 other entries', a: 'installed hooks/qemu, bridge with 50 000 other entries', b: 'the same call on a bridge without', target: 1.15, measure: 'wall', pair: 'fdb50k' },
+        { name: 'peak RSS, 1 NIC, 50 000 other entries', a: 'installed hooks/qemu, bridge with 50 000 other entries', b: 'the same call on a bridge without', target: 1.15, measure: 'rss', pair: 'fdb50k' },
+        { name: 'started, nothing managed', a: 'installed hooks/qemu, config selecting no bridge', b: '`node -e 0`', target: 1.5, measure: 'wall', pair: 'nothing', floor: 'xml' },
+        { name: '`mactable status`, 10 guests, 50 000 other entries', a: 'installed `mactable status --root`, 10 guests on a bridge with 50 000 other entries', b: 'the same on a bridge without', target: 1.15, measure: 'wall', pair: 'status10' },
+        { name: `reconnect storm, ${GUESTS} guests × 2 NICs: per guest`, a: `${GUESTS} installed hooks/qemu \`reconnect\` started at once, median wall time of one`, b: `${GUESTS} \`node -e 0\` at once`, target: null, measure: 'each', pair: 'storm' },
+        { name: `reconnect storm, ${GUESTS} guests × 2 NICs: first to last`, a: `${GUESTS} installed hooks/qemu \`reconnect\` started at once, first start to last exit`, b: `${GUESTS} \`node -e 0\` at once`, target: null, measure: 'wall', pair: 'storm' },
+        { name: '`mactable plan` on 64 NICs', a: 'installed `mactable plan --json FILE`', b: '`node -e 0`', target: 3, measure: 'wall', pair: 'plan', floor: 'yargs' },
+        ...Object.entries(FLOORS).map(([pair, { row, runs }]): Case => ({ name: `floor: ${row}`, a: runs, b: '`node -e 0`', target: null, measure: 'wall', pair })),
       ],
     };
     const specFile = temp.json('spec.json', spec);
@@ -146,8 +287,9 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
     const results = JSON.parse(inside.stdout) as Result[];
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`;
     if (json) process.stdout.write(`${JSON.stringify({ machine, results }, null, 2)}\n`);
-    else process.stdout.write(`${table(results, spec.pairs)}\n\nMachine: ${machine}\n`);
+    else process.stdout.write(`${table(results, spec.rounds)}\n\nMachine: ${machine}\n`);
   } finally {
+    syslog.kill();
     await ns.remove();
     temp.cleanup();
   }
@@ -156,7 +298,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
 const args = process.argv.slice(2);
 if (args[0] === '--measure') {
   const spec = JSON.parse(readFileSync(args[1] as string, 'utf8')) as Spec;
-  writeFileSync(process.stdout.fd, JSON.stringify(measure(spec, args[2] as string)));
+  writeFileSync(process.stdout.fd, JSON.stringify(await measure(spec, args[2] as string)));
 } else {
   await orchestrate(args.includes('--quick'), args.includes('--json'), args.includes('--env=inherit'));
 }
