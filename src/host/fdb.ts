@@ -39,8 +39,9 @@ const remove = ({ tap }: PortRef, mac: string): BatchCommand => ({ line: `fdb de
 const lock = ({ tap }: PortRef, on: boolean): BatchCommand => ({ line: `link set dev ${tap} locked ${on ? 'on' : 'off'}`, shows: false });
 // One port's entries and link details: the cost does not grow with the other entries the bridge holds.
 const showEntries = ({ bridge, tap }: PortRef): BatchCommand => ({ line: `fdb show br ${bridge} brport ${tap}`, shows: true });
+// `link show dev TAP` lists every link of the host and filters afterwards: asked only when the lock matters.
 const showLink = ({ tap }: PortRef): BatchCommand => ({ line: `link show dev ${tap}`, shows: true });
-const view = (port: PortRef) => [showEntries(port), showLink(port)];
+const view = (port: PortRef, links: boolean) => (links ? [showEntries(port), showLink(port)] : [showEntries(port)]);
 
 // The bridge's own entries in a `fdb show br BR brport TAP` result (not the `self` ones), whatever their state.
 export function entriesIn(output: unknown, bridge: string): PortEntry[] {
@@ -81,24 +82,30 @@ export function entryRight(entry: EntryState | null, sticky: boolean): boolean {
 }
 
 // Per port: its view, its changes, its view again. One batch for all ports, so one `bridge` process.
-async function viewAround(bridge: BridgeRunner, ports: PortRef[], changes: (port: PortRef, i: number) => BatchCommand[]) {
-  const perPort = ports.map((port, i) => [...view(port), ...changes(port, i), ...view(port)]);
+async function viewAround(bridge: BridgeRunner, ports: PortRef[], links: boolean[], changes: (port: PortRef, i: number) => BatchCommand[]) {
+  const perPort = ports.map((port, i) => [...view(port, links[i] as boolean), ...changes(port, i), ...view(port, links[i] as boolean)]);
   const results = await runBatch(bridge, perPort.flat());
   if (typeof results === 'string') return results;
   let cursor = 0;
   return ports.map((port, i) => {
     const mine = results.slice(cursor, (cursor += (perPort[i] as BatchCommand[]).length));
-    return { before: readView(mine.slice(0, 2), port), changes: mine.slice(2, -2), after: readView(mine.slice(-2), port) };
+    const size = links[i] ? 2 : 1;
+    return { before: readView(mine.slice(0, size), port), changes: mine.slice(size, -size), after: readView(mine.slice(-size), port) };
   });
 }
 
-// Each port's entries and lock, in one `bridge` process; a string per port that could not be read, or for all.
-export async function readPortViews(bridge: BridgeRunner, ports: PortRef[]): Promise<(PortView | string)[] | string> {
+// Each port's entries (and its lock where `links` asks), in one `bridge` process; a string per port that could not
+// be read, or for all.
+export async function readPortViews(bridge: BridgeRunner, ports: PortRef[], links: boolean[]): Promise<(PortView | string)[] | string> {
   if (ports.length === 0) return [];
-  const results = await runBatch(bridge, ports.flatMap(view));
+  const results = await runBatch(bridge, ports.flatMap((port, i) => view(port, links[i] as boolean)));
   if (typeof results === 'string') return results;
-  return ports.map((port, i) => readView(results.slice(2 * i, 2 * i + 2), port));
+  let cursor = 0;
+  return ports.map((port, i) => readView(results.slice(cursor, (cursor += links[i] ? 2 : 1)), port));
 }
+
+// Whether the lock matters for a port: it wants one, or it must lose one (a paused guest, an undo).
+export const lockMatters = (want: Desired) => want.lock || !want.entry;
 
 const failed = (result: BatchResult | undefined): string | null => (result && !result.ok ? result.error : null);
 
@@ -115,7 +122,7 @@ export async function ensureEntries(bridge: BridgeRunner, items: EntryWork[]): P
   const ports = items.map((item) => item.port);
   const splits = items.map(split);
   const kind = (want: Desired) => (want.sticky ? 'static sticky entry' : 'static entry');
-  const results = await viewAround(bridge, ports, (port, i) => {
+  const results = await viewAround(bridge, ports, items.map(({ want }) => lockMatters(want)), (port, i) => {
     const { keep, drop } = splits[i] as { keep: string[]; drop: string[] };
     const { want } = items[i] as EntryWork;
     return [...keep.map((mac) => replace(port, mac, want.sticky)), ...drop.map((mac) => remove(port, mac)), ...(want.entry ? [] : [lock(port, false)])];

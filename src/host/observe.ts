@@ -19,12 +19,12 @@ export interface PortState {
   problem: string | null; // the entry could not be read
 }
 
-// Read the state of every port: sysfs for the tap and its flags, one `bridge` process for the entries and
-// locks of the ports that are on their bridge, each read per port.
-export async function observePorts(host: HostFs, bridge: BridgeRunner, ports: PortRef[]): Promise<PortState[]> {
+// Read the state of every port: sysfs for the tap and its flags, one `bridge` process for the entries (and the
+// locks, where `links` asks) of the ports that are on their bridge, each read per port.
+export async function observePorts(host: HostFs, bridge: BridgeRunner, ports: PortRef[], links: boolean[]): Promise<PortState[]> {
   const masters = ports.map((port) => (host.exists(netDevice(port.tap)) ? masterOf(host, port.tap) : undefined));
-  const onBridge = ports.filter((port, i) => masters[i] === port.bridge);
-  const views = await readPortViews(bridge, onBridge);
+  const onBridge = ports.flatMap((port, i) => (masters[i] === port.bridge ? [i] : []));
+  const views = await readPortViews(bridge, onBridge.map((i) => ports[i] as PortRef), onBridge.map((i) => links[i] as boolean));
   let next = 0;
   return ports.map((port, i): PortState => {
     const master = masters[i];

@@ -4,6 +4,7 @@ import { desiredFor, type Desired } from '../plan/desired.js';
 import type { ManagedPort, Plan, PortPlan, PortRef } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime.js';
 import type { HostFs } from './fs.js';
+import { lockMatters } from './fdb.js';
 import { observePorts, type PortState } from './observe.js';
 
 export type Verdict = 'ok' | 'drift' | 'unmanaged';
@@ -55,9 +56,10 @@ function portRef({ mac, extraMacs, tap, bridge }: PortPlan): PortRef | null {
 // Every NIC of the given plans with its verdict; the entries are read per port, in one `bridge` process.
 export async function portStatuses(host: HostFs, bridge: BridgeRunner, plans: Plan[], config: Config): Promise<PortStatus[]> {
   const ports = plans.flatMap((plan) => plan.ports.map((port) => ({ guest: plan.domain, port, want: desiredFor(plan.run, config), ref: portRef(port) })));
-  const refs = ports.flatMap(({ ref }) => (ref ? [ref] : []));
-  // observePorts answers in the order of `refs`: hand the states out in that order again.
-  const states = (await observePorts(host, bridge, refs)).values();
+  const looked = ports.filter(({ ref }) => ref !== null);
+  const links = looked.map(({ port, want }) => port.manage && lockMatters(want));
+  // observePorts answers in the order of `looked`: hand the states out in that order again.
+  const states = (await observePorts(host, bridge, looked.map(({ ref }) => ref as PortRef), links)).values();
   return ports.map(({ guest, port, want, ref }) => {
     const state = ref ? (states.next().value as PortState) : null;
     if (!port.manage) return { guest, port, want, state, verdict: 'unmanaged', drift: [] };

@@ -173,7 +173,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
   const syslog = await syslogSink(syslogSocket);
   try {
     mkdirSync(`${temp.path}/etc/libvirt/hooks`, { recursive: true });
-    const install = await installSh(['--prefix', `${temp.path}/lib`, '--hooks-dir', `${temp.path}/etc/libvirt/hooks`, '--bin-dir', `${temp.path}/bin`, '--libvirt-version', '9.0.0']);
+    const install = await installSh(['--prefix', `${temp.path}/lib`, '--hooks-dir', `${temp.path}/etc/libvirt/hooks`, '--bin-dir', `${temp.path}/bin`, '--unit-dir', `${temp.path}/systemd`, '--libvirt-version', '9.0.0']);
     if (install.code !== 0) throw new Error(`install.sh failed: ${install.stderr}`);
     const hook = `${temp.path}/etc/libvirt/hooks/qemu.d/mactable`;
     const cli = `${temp.path}/bin/mactable`;
