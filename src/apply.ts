@@ -19,7 +19,7 @@ export interface PortOutcome {
 
 // A port, the state it should reach, and the static entries on it that nobody wants: only reconcile knows them,
 // from the state it observed (the hook does not look first: its one batch decides every command up front).
-export interface PortWork {
+interface PortWork {
   port: ManagedPort;
   want: Desired;
   stale?: string[];

@@ -4,7 +4,7 @@ import { compileGlob } from './plan/glob.js';
 
 export type OnError = 'fail' | 'warn';
 
-export interface NamePattern {
+interface NamePattern {
   pattern: string;
   regex: RegExp;
 }

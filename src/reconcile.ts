@@ -6,7 +6,7 @@ import type { ManagedPort, Plan } from './plan/plan.js';
 import type { BridgeRunner } from './runtime.js';
 
 // What one reconcile saw and did: every port's status before, and an outcome for each port that drifted.
-export interface Reconciled {
+interface Reconciled {
   statuses: PortStatus[];
   fixed: { guest: string; outcome: PortOutcome }[];
 }

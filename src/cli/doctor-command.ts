@@ -6,7 +6,7 @@ import { withTimeBound } from '../time-bound.js';
 import { paintRows } from './paint.js';
 import { renderTable } from './table.js';
 
-export interface DoctorArgs {
+interface DoctorArgs {
   root?: string | undefined;
   config?: string | undefined;
   json: boolean;

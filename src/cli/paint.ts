@@ -1,7 +1,7 @@
 // ANSI colour for a terminal; plain text everywhere else (pipes, files, --json).
 const CODES = { green: 32, yellow: 33, red: 31, dim: 2 } as const;
 
-export type Colour = keyof typeof CODES;
+type Colour = keyof typeof CODES;
 
 // Colour each row of a rendered table (after its header line); colouring after alignment keeps the widths right.
 export function paintRows(table: string, colours: Colour[], enabled: boolean): string {

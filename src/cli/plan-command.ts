@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
 import { renderTable, withoutEmpty } from './table.js';
 
-export interface PlanArgs {
+interface PlanArgs {
   file?: string | undefined;
   root?: string | undefined;
   config?: string | undefined;
@@ -27,7 +27,7 @@ export async function planCommand(rt: Runtime, args: PlanArgs): Promise<number> 
 }
 
 // The documented JSON shape: {"domain", "problems", "ports": [{"mac","extraMacs","tap","bridge","network","type","manage","reason"}]}.
-export function planJson(plan: Plan) {
+function planJson(plan: Plan) {
   return {
     domain: plan.domain,
     problems: plan.problems,

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
 import { withTimeBound } from '../time-bound.js';
 
-export interface RepairArgs {
+interface RepairArgs {
   names: string[];
   all: boolean;
   dryRun: boolean;

@@ -10,7 +10,7 @@ import { withTimeBound } from '../time-bound.js';
 import { paintRows } from './paint.js';
 import { renderTable, withoutEmpty } from './table.js';
 
-export interface StatusArgs {
+interface StatusArgs {
   names: string[];
   root?: string | undefined;
   config?: string | undefined;

@@ -3,7 +3,7 @@ import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
 import { runWatch } from '../watch/watch.js';
 
-export interface WatchArgs {
+interface WatchArgs {
   root?: string | undefined;
   config?: string | undefined;
   interval: number;

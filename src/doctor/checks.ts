@@ -5,7 +5,7 @@ import type { HostFs } from '../host/fs.js';
 import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
 import type { BridgeRunner, Runtime } from '../runtime.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail';
+type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface Check {
   check: string;
@@ -14,7 +14,7 @@ export interface Check {
   fix: string | null;
 }
 
-export interface DoctorContext {
+interface DoctorContext {
   rt: Runtime;
   host: HostFs;
   config: ConfigResult;
@@ -35,7 +35,7 @@ const warn = (check: string, detail: string, fix: string | null): Check => ({ ch
 const fail = (check: string, detail: string, fix: string): Check => ({ check, status: 'fail', detail, fix });
 
 // Dotted versions compared as numbers: is `version` at least `minimum`?
-export function atLeast(version: string, minimum: string): boolean {
+function atLeast(version: string, minimum: string): boolean {
   const a = version.split('.').map(Number);
   const b = minimum.split('.').map(Number);
   for (let i = 0; i < b.length; i++) {
@@ -52,19 +52,19 @@ function bridges(host: HostFs): { name: string; ports: string[] }[] {
     .map((name) => ({ name, ports: host.list(`${SYS_NET}/${name}/brif`) ?? [] }));
 }
 
-export function nodeCheck({ rt }: DoctorContext): Check {
+function nodeCheck({ rt }: DoctorContext): Check {
   return atLeast(rt.nodeVersion, MIN_NODE)
     ? ok('Node.js', `${rt.nodeVersion}`)
     : fail('Node.js', `${rt.nodeVersion} is older than ${MIN_NODE}`, `install Node.js ${MIN_NODE} or newer (apt-get install nodejs on Debian 12 or later), then run ./install.sh again`);
 }
 
-export async function bridgeCommandCheck({ bridge }: DoctorContext): Promise<Check> {
+async function bridgeCommandCheck({ bridge }: DoctorContext): Promise<Check> {
   const result = await bridge(['-V'], '');
   if (result.exitCode === 0) return ok('bridge command', result.stdout.trim());
   return fail('bridge command', result.failure ?? (result.stderr.trim() || `exit ${result.exitCode}`), 'apt-get install iproute2');
 }
 
-export function portControlsCheck({ host }: DoctorContext): Check {
+function portControlsCheck({ host }: DoctorContext): Check {
   const ports = bridges(host).flatMap(({ name, ports: names }) => names.map((tap) => ({ bridge: name, tap })));
   const port = ports[0];
   if (port !== undefined) {
@@ -79,7 +79,7 @@ export function portControlsCheck({ host }: DoctorContext): Check {
     : fail('port controls', `Linux ${release} predates the bridge port learning and unicast_flood controls`, 'mactable needs Linux 3.15 or newer');
 }
 
-export function vlanFilteringCheck({ host }: DoctorContext): Check {
+function vlanFilteringCheck({ host }: DoctorContext): Check {
   const all = bridges(host);
   if (all.length === 0) return warn('VLAN filtering', 'cannot tell: no Linux bridge to look at', null);
   if (all.some(({ name }) => host.exists(`${bridgeDir(name)}/vlan_filtering`))) return ok('VLAN filtering', 'available');
@@ -87,7 +87,7 @@ export function vlanFilteringCheck({ host }: DoctorContext): Check {
   return warn('VLAN filtering', "not in this kernel: only an optimisation for mactable, but libvirt cannot start networks with macTableManager='libvirt' here", null);
 }
 
-export function hooksDirCheck({ host }: DoctorContext): Check {
+function hooksDirCheck({ host }: DoctorContext): Check {
   return host.exists(HOOKS)
     ? ok('hooks directory', HOOKS)
     : fail('hooks directory', `${HOOKS} is missing`, 'install libvirt (apt-get install libvirt-daemon-system)');
@@ -102,7 +102,7 @@ function installedHook(host: HostFs): { path: string; text: string } | null {
   return null;
 }
 
-export function hookCheck({ host }: DoctorContext): Check {
+function hookCheck({ host }: DoctorContext): Check {
   const hook = installedHook(host);
   if (hook === null) return fail('hook', `no mactable hook in ${HOOKS}`, 'run ./install.sh');
   if (((host.stat(hook.path)?.mode ?? 0) & 0o111) === 0) return fail('hook', `${hook.path} is not executable`, `chmod 755 ${hook.path}`);
@@ -124,7 +124,7 @@ async function libvirtVersion(rt: Runtime): Promise<string | null> {
   return null;
 }
 
-export async function libvirtCheck({ rt, host }: DoctorContext): Promise<Check> {
+async function libvirtCheck({ rt, host }: DoctorContext): Promise<Check> {
   const version = await libvirtVersion(rt);
   if (version === null) return warn('libvirt', 'cannot tell the version: neither libvirtd --version nor virtqemud --version answers', null);
   const hook = installedHook(host);
@@ -148,7 +148,7 @@ function daemonStart(host: HostFs): { pid: string; started: number } | null {
   return null;
 }
 
-export function reloadCheck({ host }: DoctorContext): Check {
+function reloadCheck({ host }: DoctorContext): Check {
   const hook = installedHook(host);
   const installed = hook ? host.stat(hook.path)?.mtimeMs : undefined;
   if (!hook || installed === undefined) return ok('daemon has the hook', 'no hook to compare with');
@@ -162,7 +162,7 @@ export function reloadCheck({ host }: DoctorContext): Check {
   );
 }
 
-export function configCheck({ config }: DoctorContext): Check {
+function configCheck({ config }: DoctorContext): Check {
   if (!('config' in config)) return fail('config', config.problem, 'correct the file: every problem is listed above');
   const { source, found, bridges: b, networks, onError } = config.config;
   if (!found) {
@@ -173,7 +173,7 @@ export function configCheck({ config }: DoctorContext): Check {
 
 const GLOB = /[*?[\\]/u;
 
-export function configuredBridgesCheck({ host, config }: DoctorContext): Check {
+function configuredBridgesCheck({ host, config }: DoctorContext): Check {
   if (!('config' in config) || config.config.bridges.length === 0) return ok('configured bridges', 'none listed');
   const existing = bridges(host).map(({ name }) => name);
   const problems: string[] = [];
@@ -208,7 +208,7 @@ function libvirtManagedNetworks(host: HostFs): string[] {
   return [...names].sort();
 }
 
-export function libvirtManagedCheck(context: DoctorContext): Check {
+function libvirtManagedCheck(context: DoctorContext): Check {
   const networks = libvirtManagedNetworks(context.host);
   if (networks.length === 0) return ok("macTableManager='libvirt'", 'no libvirt network uses it');
   const list = networks.join(', ');
@@ -246,7 +246,7 @@ async function probeSupport(rt: Runtime): Promise<{ sticky: boolean; locked: boo
   }
 }
 
-export async function beyondLibvirtCheck({ rt, config }: DoctorContext): Promise<Check> {
+async function beyondLibvirtCheck({ rt, config }: DoctorContext): Promise<Check> {
   const name = 'sticky and lockPorts';
   const support = await probeSupport(rt);
   if (typeof support === 'string') return warn(name, `cannot tell: a test namespace could not be made (${support})`, null);
@@ -272,7 +272,7 @@ function watcherPids(host: HostFs): string[] {
   });
 }
 
-export function watcherCheck({ host }: DoctorContext): Check {
+function watcherCheck({ host }: DoctorContext): Check {
   const pids = watcherPids(host);
   if (pids.length > 0) return ok('watcher', `mactable watch runs (pid ${pids.join(', ')})`);
   return warn(

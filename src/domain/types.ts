@@ -17,7 +17,7 @@ export interface Nic {
 }
 
 // Which document the domain came from: hook stdin / `virsh dumpxml` (live or inactive), or the daemon's status file.
-export type DomainShape = 'live' | 'inactive' | 'status';
+type DomainShape = 'live' | 'inactive' | 'status';
 
 // The run state in the daemon's status file (<domstatus state= reason=>): the vCPUs run unless it says 'paused'.
 export interface RunState {

@@ -15,7 +15,7 @@ interface PortEntry extends EntryState {
 }
 
 // One port's entries and lock, as one batch saw them.
-export interface PortView {
+interface PortView {
   entries: PortEntry[];
   locked: boolean | null; // null: the kernel does not report it
 }
@@ -77,7 +77,7 @@ function readView([entries, link]: BatchResult[], port: PortRef): PortView | str
 }
 
 // Whether an entry is the static one mactable keeps (sticky when asked).
-export function entryRight(entry: EntryState | null, sticky: boolean): boolean {
+function entryRight(entry: EntryState | null, sticky: boolean): boolean {
   return entry?.state === 'static' && (!sticky || entry.flags.includes('sticky'));
 }
 

@@ -18,7 +18,7 @@ export interface HostFs {
 const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
 
 // Run a read; a missing file or directory gives null, any other error is thrown.
-export function absentAsNull<T>(read: () => T): T | null {
+function absentAsNull<T>(read: () => T): T | null {
   try {
     return read();
   } catch (error) {

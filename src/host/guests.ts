@@ -3,7 +3,7 @@ import { networkNameProblem, quote } from '../names.js';
 import type { HostFs } from './fs.js';
 import { guestStatusFile, RUN_QEMU } from './paths.js';
 
-export interface RunningGuest {
+interface RunningGuest {
   name: string;
   path: string;
   xml: string;

@@ -7,7 +7,7 @@ import type { HostFs } from './fs.js';
 import { lockMatters } from './fdb.js';
 import { observePorts, type PortState } from './observe.js';
 
-export type Verdict = 'ok' | 'drift' | 'unmanaged';
+type Verdict = 'ok' | 'drift' | 'unmanaged';
 
 // One NIC of a running guest: its plan entry, the state it should have, the kernel's state (when its tap and
 // bridge are known) and the verdict.
@@ -21,7 +21,7 @@ export interface PortStatus {
 }
 
 // How a managed port's kernel state differs from what it should be, in words; empty when it does not.
-export function driftOf(port: PortRef, state: PortState, want: Desired): string[] {
+function driftOf(port: PortRef, state: PortState, want: Desired): string[] {
   if (!state.tapExists) return [`tap ${port.tap} does not exist`];
   if (state.master !== port.bridge) {
     return [state.master === null ? `tap ${port.tap} is not attached to any bridge` : `tap ${port.tap} is a port of ${state.master}, not of ${port.bridge}`];

@@ -3,7 +3,7 @@ import { quote } from '../names.js';
 import { firstMatch } from './glob.js';
 import type { ResolvedNic } from './resolve.js';
 
-export interface Decision {
+interface Decision {
   manage: boolean;
   reason: string;
 }

@@ -10,7 +10,7 @@ import { withTimeBound } from '../time-bound.js';
 import { watchKernel, watchStatusDir } from './events.js';
 import { Reconciler, type Round } from './reconciler.js';
 
-export interface WatchOptions {
+interface WatchOptions {
   interval: number; // seconds between full resyncs
   metricsFile: string | null;
   once: boolean;

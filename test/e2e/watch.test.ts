@@ -140,6 +140,26 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', isRoot ? null : 't
       await virsh('destroy', name);
     });
 
+    it('with the watcher: an extra MAC set with `virsh metadata --live` is applied within 1 s, and removed within 1 s once cleared', async () => {
+      startWatcher();
+      const name = `${ID}-x`;
+      const address = mac(5, 1);
+      const vrrp = '00:00:5e:00:01:0b';
+      const key = ['--uri', 'urn:mactable:1', '--key', 'mactable'];
+      await lab.guest({ name, nics: [nic(address)] });
+      const tap = await tapOf(name, address);
+      expect(await timeUntil(() => staticOn(tap, address), 5)).not.toBeNull();
+      await virsh('metadata', name, '--live', ...key, '--set', `<mactable><interface mac="${address}"><mac address="${vrrp}"/></interface></mactable>`);
+      const added = await timeUntil(() => staticOn(tap, vrrp));
+      expect(added).not.toBeNull();
+      await virsh('metadata', name, '--live', ...key, '--remove');
+      const removed = await timeUntil(async () => !(await entryAnywhere(vrrp)));
+      expect(removed).not.toBeNull();
+      expect(await staticOn(tap, address)).toBe(true);
+      gaps.push(`virsh metadata --live: extra entry ${added} ms after it returned; gone ${removed} ms after --remove`);
+      await virsh('destroy', name);
+    });
+
     it('with the watcher: virsh suspend deletes the entry within 1 s, resume restores it within 1 s', async () => {
       startWatcher();
       const name = `${ID}-s`;

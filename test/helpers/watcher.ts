@@ -59,7 +59,13 @@ export class Watcher {
 
   // For cleanup after a failure: gone for sure, monitor included.
   async kill(): Promise<void> {
-    for (const pid of this.children()) process.kill(pid, 'SIGKILL');
+    for (const pid of this.children()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
     this.child.kill('SIGKILL');
     await this.child;
   }

@@ -57,9 +57,12 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       writeFileSync(`${qemu}/guest2.xml`, statusDomain([bridgeNic(OTHER, 'br1', 'tap9')], 'guest2'));
     });
     afterEach(async () => {
-      await watcher?.kill();
-      watcher = null;
-      await ns.remove();
+      try {
+        await watcher?.kill();
+      } finally {
+        watcher = null;
+        await ns.remove();
+      }
       rmSync(qemu, { recursive: true, force: true });
       mkdirSync(qemu, { recursive: true });
     });

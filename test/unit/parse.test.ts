@@ -48,8 +48,8 @@ describe('parseDomain refuses what is not a domain, in one line', () => {
   it.each([
     ['', 'x.xml: empty input, expected XML'],
     ['   \n', 'x.xml: empty input, expected XML'],
-    ['hello', "x.xml: not well-formed XML: char 'h' is not expected. (line 1, column 1)"],
-    ['<domain><name>g</name>', "x.xml: not well-formed XML: Unclosed tag 'domain'. (line 1, column 1)"],
+    ['hello', /^x\.xml: not well-formed XML: .+ \(line 1, column 1\)$/u],
+    ['<domain><name>g</name>', /^x\.xml: not well-formed XML: .+ \(line 1, column 1\)$/u],
     ['<!DOCTYPE d [<!ENTITY x "y">]><domain/>', 'x.xml: XML with a DOCTYPE is refused'],
     ['<a/><b/>', 'x.xml: expected one root element, found 2'],
     ['<network><name>n</name></network>', 'x.xml: not a libvirt domain: root element is <network> (a libvirt network definition)'],

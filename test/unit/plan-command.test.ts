@@ -43,14 +43,15 @@ describe('mactable plan prints an aligned table', () => {
 
 describe('bad input: one line on stderr, nothing on stdout, exit 2', () => {
   it.each([
-    [['plan', '-'], 'not xml', 'mactable: stdin: not well-formed XML: char \'n\' is not expected. (line 1, column 1)\n'],
+    // The parser's own words after ours vary with its version: only our part is asserted.
+    [['plan', '-'], 'not xml', expect.stringMatching(/^mactable: stdin: not well-formed XML: .+ \(line 1, column 1\)\n$/u)],
     [['plan', '-'], '', 'mactable: stdin: empty input, expected XML\n'],
     [['plan', '/nonexistent.xml'], undefined, 'mactable: cannot read /nonexistent.xml: No such file or directory (ENOENT)\n'],
     [['plan'], undefined, 'mactable: no domain XML: give a FILE, or pipe the XML to stdin\n'],
     [['plan', `${SAMPLES}definitions/network-mtm.xml`], undefined, `mactable: ${SAMPLES}definitions/network-mtm.xml: not a libvirt domain: root element is <network> (a libvirt network definition)\n`],
     [['plan', '--root', '/nonexistent', '-'], '<domain/>', 'mactable: root directory /nonexistent does not exist\n'],
     [['plan', '--config', '/nonexistent.json', '-'], liveDomain([]), 'mactable: cannot read config /nonexistent.json: no such file\n'],
-    [['plan', '--config', `${SAMPLES}definitions/network-mtm.xml`, '-'], liveDomain([]), `mactable: invalid config ${SAMPLES}definitions/network-mtm.xml: not valid JSON: Unexpected token '<', "<network>\n"... is not valid JSON\n`],
+    [['plan', '--config', `${SAMPLES}definitions/network-mtm.xml`, '-'], liveDomain([]), expect.stringMatching(new RegExp(`^mactable: invalid config ${SAMPLES}definitions/network-mtm.xml: not valid JSON: [^\\n]+\\n$`, 'u'))],
     [['plna'], undefined, 'mactable: Unknown argument: plna (see mactable --help)\n'],
     [[], undefined, 'mactable: give a command (see mactable --help)\n'],
   ])('%j', async (argv, stdin, stderr) => {

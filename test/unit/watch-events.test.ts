@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { deviceOf } from '../../src/watch/events.js';
+import { renderMetrics } from '../../src/metrics.js';
+
+// Lines as `bridge monitor fdb link` prints them (iproute2 6.1), and the device the watcher takes from each.
+describe('the device a kernel monitor line names', () => {
+  it.each([
+    ['3: vnet0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master br0 state forwarding priority 32 cost 100', 'vnet0'],
+    ['Deleted 3: vnet0: <BROADCAST,MULTICAST> mtu 1500 master br0 state disabled priority 32 cost 100', 'vnet0'],
+    ['7: veth1@if6: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master br0 state forwarding', 'veth1'],
+    ['52:54:00:00:00:01 dev vnet0 master br0 static', 'vnet0'],
+    ['Deleted 52:54:00:00:00:01 dev vnet0 master br0 static', 'vnet0'],
+    ['33:33:00:00:00:01 dev br0 self permanent', 'br0'],
+    ['', null],
+  ])('%j → %s', (line, device) => {
+    expect(deviceOf(line)).toBe(device);
+  });
+});
+
+describe('metrics', () => {
+  it('escapes label values as the exposition format asks', () => {
+    const port = { mac: null, extraMacs: [], tap: null, network: null, type: 'bridge', tapManaged: true, manage: false, reason: '', bridge: 'a"b\\c' };
+    const text = renderMetrics([{ guest: 'g', port, want: { entry: true, sticky: false, lock: false }, state: null, verdict: 'unmanaged', drift: [] }], null);
+    expect(text).toContain('mactable_ports{bridge="a\\"b\\\\c",verdict="unmanaged"} 1\n');
+    expect(text).not.toContain('mactable_repairs_total');
+  });
+});
