@@ -3,12 +3,14 @@ import { parseDomain } from './domain/parse.js';
 import type { HostFs } from './host/fs.js';
 import { gatherFacts } from './host/gather.js';
 import { runningGuests } from './host/guests.js';
-import { planDomain, type Plan } from './plan/plan.js';
+import { planDomain, refuseSharedAcrossGuests, type Plan } from './plan/plan.js';
 
 // The plan of each running guest (all, or the named ones), from the daemon's status files.
 export function planRunningGuests(host: HostFs, config: Config, names: string[]): Plan[] {
-  return runningGuests(host, names).map((guest) => {
+  const plans = runningGuests(host, names).map((guest) => {
     const domain = parseDomain(guest.xml, guest.path);
     return planDomain(domain, gatherFacts(domain, host), config);
   });
+  refuseSharedAcrossGuests(plans);
+  return plans;
 }

@@ -81,6 +81,27 @@ function refuseShared(ports: PortPlan[]): string[] {
   return [...problems];
 }
 
+// The same rule across guests, for the commands that see every running guest (status, repair, the watcher's
+// resync): an extra MAC another guest's port on that bridge also wants is taken off, and both guests are told.
+export function refuseSharedAcrossGuests(plans: Plan[]): void {
+  const wanting = new Map<string, { plan: Plan; tap: string }[]>(); // `${bridge} ${mac}` → who wants it
+  for (const plan of plans) {
+    for (const port of managedPorts(plan)) {
+      for (const mac of macsOf(port)) wanting.set(`${port.bridge} ${mac}`, [...(wanting.get(`${port.bridge} ${mac}`) ?? []), { plan, tap: port.tap }]);
+    }
+  }
+  for (const [key, wanters] of wanting) {
+    const owners = new Set(wanters.map(({ plan }) => plan));
+    if (owners.size < 2) continue;
+    const [bridge, mac] = key.split(' ') as [string, string];
+    const who = wanters.map(({ plan, tap }) => `${printable(plan.domain)}/${tap}`).join(', ');
+    for (const plan of owners) {
+      for (const port of plan.ports) if (port.bridge === bridge) port.extraMacs = port.extraMacs.filter((extra) => extra !== mac);
+      plan.problems.push(`${printable(plan.domain)}: extra MAC ${mac} refused on bridge ${bridge}: ports ${who} all want it, and a MAC can have a static entry on one port only`);
+    }
+  }
+}
+
 export function managedPorts(plan: Plan): ManagedPort[] {
   return plan.ports.filter((port): port is ManagedPort => port.manage);
 }

@@ -4,7 +4,7 @@ import type { HostFs } from '../host/fs.js';
 import type { PortStatus } from '../host/port-status.js';
 import { RUN_QEMU } from '../host/paths.js';
 import { renderMetrics, type WatchCounters } from '../metrics.js';
-import type { Plan } from '../plan/plan.js';
+import { refuseSharedAcrossGuests, type Plan } from '../plan/plan.js';
 import { reconcile } from '../reconcile.js';
 import { outcomeLine } from '../report.js';
 import type { BridgeRunner, LogLine } from '../runtime.js';
@@ -46,10 +46,14 @@ export class Reconciler {
       else if (typeof plan === 'string') this.note(lines, name, `${name}: ${plan}`);
       else plans.push(plan);
     }
+    if (guests === null) refuseSharedAcrossGuests(plans);
     const { statuses, fixed } = await reconcile(host, bridge, plans, config);
     for (const plan of plans) {
       this.statuses.set(plan.domain, statuses.filter((status) => status.guest === plan.domain));
       this.logged.delete(plan.domain);
+      // Bad metadata and refused extra MACs: said once, again only when they change.
+      if (plan.problems.length > 0) this.note(lines, `${plan.domain}#problems`, plan.problems.join('; '), plan.problems.join('; '), 'warning');
+      else this.logged.delete(`${plan.domain}#problems`);
     }
     for (const { guest, outcome } of fixed) this.record(lines, guest, outcome);
     for (const plan of plans) {
@@ -90,15 +94,15 @@ export class Reconciler {
   }
 
   // Log a problem only when it differs from the one last logged under `key`.
-  private note(lines: LogLine[], key: string, text: string, problem = text): void {
+  private note(lines: LogLine[], key: string, text: string, problem = text, level: LogLine['level'] = 'err'): void {
     if (this.logged.get(key) === problem) return;
     this.logged.set(key, problem);
-    lines.push({ level: 'err', text });
+    lines.push({ level, text });
   }
 
   private forget(guest: string): void {
     this.statuses.delete(guest);
     this.failing.delete(guest);
-    for (const key of [...this.logged.keys()]) if (key === guest || key.startsWith(`${guest}/`)) this.logged.delete(key);
+    for (const key of [...this.logged.keys()]) if (key === guest || key.startsWith(`${guest}/`) || key === `${guest}#problems`) this.logged.delete(key);
   }
 }
