@@ -1,4 +1,4 @@
-import { ensurePorts, undoPorts, type PortOutcome } from './apply.js';
+import { ensurePorts, undoPorts, type PortOutcome } from './actions/apply.js';
 import { DEFAULT_TIMEOUT, type OnError } from './config.js';
 import { parseDomain } from './domain/parse.js';
 import { describe, EXIT, exitCodeOf } from './errors.js';
@@ -6,7 +6,7 @@ import { gatherFacts } from './host/gather.js';
 import { printable } from './names.js';
 import { desiredFor, pausedWords, vcpusRun } from './plan/desired.js';
 import { managedPorts, planDomain, type Plan } from './plan/plan.js';
-import { outcomeLine, syslogLines, warnAndLog } from './report.js';
+import { outcomeLine, syslogLines, warnAndLog } from './actions/report.js';
 import type { Runtime } from './runtime.js';
 import { settingsFrom } from './settings.js';
 import { withTimeBound, type Bounded } from './time-bound.js';

@@ -3,7 +3,7 @@ import { parseDomain } from '../domain/parse.js';
 import { gatherFacts } from '../host/gather.js';
 import { planDomain, type Plan } from '../plan/plan.js';
 import { readDomainXml } from '../input.js';
-import { warnings } from '../report.js';
+import { warnings } from '../actions/report.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
 import { renderTable, withoutEmpty } from './table.js';

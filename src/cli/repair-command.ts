@@ -1,7 +1,7 @@
 import { configOrThrow } from '../config.js';
 import { InputError } from '../errors.js';
-import { reconcile } from '../reconcile.js';
-import { outcomeLine, syslogLines, warnAndLog } from '../report.js';
+import { reconcile } from '../actions/reconcile.js';
+import { outcomeLine, syslogLines, warnAndLog } from '../actions/report.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';

@@ -2,7 +2,7 @@ import { configOrThrow } from '../config.js';
 import type { EntryState } from '../host/fdb.js';
 import { portStatuses, type PortStatus } from '../host/port-status.js';
 import { renderMetrics } from '../metrics.js';
-import { warnings } from '../report.js';
+import { warnings } from '../actions/report.js';
 import { planRunningGuests } from '../running.js';
 import type { Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';

@@ -1,12 +1,12 @@
-import type { PortOutcome } from '../apply.js';
+import type { PortOutcome } from '../actions/apply.js';
 import type { Config } from '../config.js';
 import type { HostFs } from '../host/fs.js';
 import type { PortStatus } from '../host/port-status.js';
 import { RUN_QEMU } from '../host/paths.js';
 import { renderMetrics, type WatchCounters } from '../metrics.js';
 import { refuseSharedAcrossGuests, type Plan } from '../plan/plan.js';
-import { reconcile } from '../reconcile.js';
-import { outcomeLine } from '../report.js';
+import { reconcile } from '../actions/reconcile.js';
+import { outcomeLine } from '../actions/report.js';
 import type { BridgeRunner, LogLine } from '../runtime.js';
 import { PlanCache } from './plan-cache.js';
 

@@ -3,7 +3,7 @@ import { parseRunState } from '../domain/parse.js';
 import { describe } from '../errors.js';
 import { guestStatusFile, RUN_QEMU } from '../host/paths.js';
 import { vcpusRun } from '../plan/desired.js';
-import { outcomeLine } from '../report.js';
+import { outcomeLine } from '../actions/report.js';
 import type { LogLine, Runtime } from '../runtime.js';
 import type { Settings } from '../settings.js';
 import { withTimeBound } from '../time-bound.js';

@@ -1,7 +1,7 @@
 import type { PortOutcome } from './apply.js';
-import { printable } from './names.js';
-import type { LogLine, Runtime } from './runtime.js';
-import type { Bounded } from './time-bound.js';
+import { printable } from '../names.js';
+import type { LogLine, Runtime } from '../runtime.js';
+import type { Bounded } from '../time-bound.js';
 
 // One line per port, naming guest, tap, bridge and what happened: the same words for stderr and the system log.
 export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): string {
