@@ -13,10 +13,14 @@ interface WatchArgs {
   bound: number;
 }
 
+// Node's timers hold at most 2^31 - 1 ms (24.8 days).
+const MAX_SECONDS = 2_000_000;
+
 // `mactable watch`: keep every managed port right between hook calls (or, with --until-running, one paused guest's).
 export async function watchCommand(rt: Runtime, args: WatchArgs): Promise<number> {
-  if (!(args.interval > 0)) throw new InputError(`--interval must be a number of seconds above 0, not ${args.interval}`);
-  if (!(args.bound > 0)) throw new InputError(`--bound must be a number of seconds above 0, not ${args.bound}`);
+  for (const [flag, value] of [['--interval', args.interval], ['--bound', args.bound]] as const) {
+    if (!(value > 0 && value <= MAX_SECONDS)) throw new InputError(`${flag} must be a number of seconds above 0 and at most ${MAX_SECONDS}, not ${value}`);
+  }
   return runWatch(rt, settingsFrom(rt, args), {
     interval: args.interval,
     metricsFile: args.metricsFile ?? null,

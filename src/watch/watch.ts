@@ -1,6 +1,7 @@
 import type { ConfigResult } from '../config.js';
 import { parseRunState } from '../domain/parse.js';
 import { describe } from '../errors.js';
+import { osErrorText } from '../host/fs.js';
 import { guestStatusFile, RUN_QEMU } from '../host/paths.js';
 import { vcpusRun } from '../plan/desired.js';
 import { outcomeLine } from '../actions/report.js';
@@ -28,6 +29,7 @@ export async function runWatch(rt: Runtime, settings: Settings, options: WatchOp
   const reconciler = new Reconciler();
   const underSystemd = rt.env.JOURNAL_STREAM !== undefined;
   let lastConfigProblem: string | null = null;
+  let lastMetricsProblem: string | null = null;
   const log = async (lines: LogLine[]) => {
     // Under systemd stderr is the journal (with <N> priorities); elsewhere the lines go to stderr and syslog.
     for (const { level, text } of lines) rt.stderr(`${underSystemd ? `<${level === 'err' ? 3 : level === 'warning' ? 4 : 6}>` : ''}mactable: ${text}\n`);
@@ -44,7 +46,17 @@ export async function runWatch(rt: Runtime, settings: Settings, options: WatchOp
     const bridge = withTimeBound(rt, config.config.timeout).bridge;
     const result = await reconciler.run(settings.host, bridge, config.config, guests, rt.now);
     await log(result.lines);
-    if (options.metricsFile !== null) rt.writeFileAtomic(options.metricsFile, reconciler.metrics());
+    if (options.metricsFile !== null) {
+      let problem: string | null = null;
+      try {
+        rt.writeFileAtomic(options.metricsFile, reconciler.metrics());
+      } catch (error) {
+        problem = `cannot write the metrics to ${options.metricsFile}: ${osErrorText(error)}`;
+      }
+      // Said once, not at every reconcile.
+      if (problem !== null && problem !== lastMetricsProblem) await log([{ level: 'err', text: problem }]);
+      lastMetricsProblem = problem;
+    }
     return result;
   };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deviceOf } from '../../src/watch/events.js';
 import { renderMetrics } from '../../src/metrics.js';
+import { runFake } from '../helpers/runtime.js';
 
 // Lines as `bridge monitor fdb link` prints them (iproute2 6.1), and the device the watcher takes from each.
 describe('the device a kernel monitor line names', () => {
@@ -23,5 +24,14 @@ describe('metrics', () => {
     const text = renderMetrics([{ guest: 'g', port, want: { entry: true, sticky: false, lock: false }, state: null, verdict: 'unmanaged', drift: [] }], null);
     expect(text).toContain('mactable_ports{bridge="a\\"b\\\\c",verdict="unmanaged"} 1\n');
     expect(text).not.toContain('mactable_repairs_total');
+  });
+});
+
+describe('watch arguments', () => {
+  it.each([
+    [['watch', '--interval', '0'], 'mactable: --interval must be a number of seconds above 0 and at most 2000000, not 0\n'],
+    [['watch', '--until-running', 'g', '--bound', '3000000'], 'mactable: --bound must be a number of seconds above 0 and at most 2000000, not 3000000\n'],
+  ])('%j: exit 2 with the reason', async (argv, stderr) => {
+    expect(await runFake(argv)).toMatchObject({ code: 2, stdout: '', stderr });
   });
 });
