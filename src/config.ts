@@ -1,5 +1,6 @@
 import { InputError } from './errors.js';
 import { osErrorText, type HostFs } from './host/fs.js';
+import { printable } from './names.js';
 import { compileGlob } from './plan/glob.js';
 
 export type OnError = 'fail' | 'warn';
@@ -39,7 +40,8 @@ export function checkConfig(text: string, source: string): ConfigResult {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { problem: `invalid config ${source}: not valid JSON: ${(error as Error).message}`, onError: null };
+    // The parser may quote the text, newlines included: escaped, so the problem stays one line.
+    return { problem: `invalid config ${source}: not valid JSON: ${printable((error as Error).message)}`, onError: null };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { problem: `invalid config ${source}: expected a JSON object with keys ${KEYS.join(', ')}`, onError: null };
