@@ -87,7 +87,7 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     if (!action.undo && !vcpusRun(plan.run)) {
       notePaused(plan, outcomes);
       // Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run.
-      rt.spawnDetached(['watch', '--until-running', domain.name]);
+      await rt.spawnDetached(['watch', '--until-running', domain.name]);
     }
     await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly());
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;

@@ -1,16 +1,15 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from './errors.js';
-import { commandBridge, commandEnv, loggerSyslog, runCommand } from './host/commands.js';
+import { commandBridge, commandEnv, loggerSyslog, runCommand, type LoadChildProcess } from './host/commands.js';
 import { rootedFs } from './host/fs.js';
-import type { Runtime } from './runtime.js';
+import type { Monitor, Runtime } from './runtime.js';
 
 // Version queries and the like, outside any configured bound.
 const COMMAND_TIMEOUT_MS = 10_000;
 
 // The one place that binds the process, the file system and external commands to the program.
-function processRuntime(): Runtime {
+function processRuntime(load: LoadChildProcess): Runtime {
   const env = process.env;
   return {
     argv: process.argv.slice(2),
@@ -22,21 +21,22 @@ function processRuntime(): Runtime {
     stdoutIsTTY: () => isTerminal(1),
     readFile: (path) => fs.readFileSync(path, 'utf8'),
     hostFs: rootedFs,
-    bridge: commandBridge(env),
-    command: (file, args) => runCommand(file, args, '', env, COMMAND_TIMEOUT_MS),
+    bridge: commandBridge(load, env),
+    command: (file, args) => runCommand(load, file, args, '', env, COMMAND_TIMEOUT_MS),
     nodeVersion: process.versions.node,
     now: () => Date.now(),
-    syslog: loggerSyslog(env),
+    syslog: loggerSyslog(load, env),
     watchDir,
-    monitor: (file, args, onLine, onExit) => monitor(file, args, env, onLine, onExit),
+    monitor: (file, args, onLine, onExit) => monitor(load, file, args, env, onLine, onExit),
     onStop: (handler) => {
       process.on('SIGTERM', handler);
       process.on('SIGINT', handler);
     },
     writeFileAtomic,
-    spawnDetached: (argv) => {
+    spawnDetached: async (argv) => {
       // The CLI bundle sits beside whichever bundle runs now (dist/hook.cjs or dist/mactable.mjs).
       const program = join(dirname(process.argv[1] ?? '.'), 'mactable.mjs');
+      const { spawn } = await load();
       spawn(process.execPath, [program, ...argv], { detached: true, stdio: 'ignore', env }).unref();
     },
   };
@@ -49,7 +49,15 @@ function watchDir(path: string, onChange: (file: string | null) => void): { clos
   return watcher;
 }
 
-function monitor(file: string, args: string[], env: Record<string, string | undefined>, onLine: (line: string) => void, onExit: (why: string) => void) {
+async function monitor(
+  load: LoadChildProcess,
+  file: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  onLine: (line: string) => void,
+  onExit: (why: string) => void,
+): Promise<Monitor> {
+  const { spawn } = await load();
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'], env: commandEnv(env) });
   let stopped = false;
   let partial = '';
@@ -79,8 +87,8 @@ function writeFileAtomic(path: string, text: string): void {
 
 // Run an entry point with the real process, and exit with its code; anything that escapes it still ends
 // with `fallback`'s code. The exit is explicit: a stdin stream given up at its bound would keep the process alive.
-export function runProcess(main: (rt: Runtime) => Promise<number>, fallback: (argv: string[]) => number): void {
-  const rt = processRuntime();
+export function runProcess(main: (rt: Runtime) => Promise<number>, fallback: (argv: string[]) => number, load: LoadChildProcess): void {
+  const rt = processRuntime(load);
   const bail = () => process.exit(fallback(rt.argv));
   process.on('uncaughtException', bail);
   process.on('unhandledRejection', bail);

@@ -47,8 +47,8 @@ export interface Runtime {
   // For the watcher: a directory's changes (file names; null when the directory itself went away), a child whose
   // output is read line by line, the stop signals (SIGTERM, SIGINT), and files replaced whole by rename.
   watchDir(path: string, onChange: (file: string | null) => void): { close(): void };
-  monitor(file: string, args: string[], onLine: (line: string) => void, onExit: (why: string) => void): Monitor;
+  monitor(file: string, args: string[], onLine: (line: string) => void, onExit: (why: string) => void): Promise<Monitor>;
   onStop(handler: () => void): void;
   writeFileAtomic(path: string, text: string): void;
-  spawnDetached(argv: string[]): void; // the program itself, in its own session, holding none of our pipes
+  spawnDetached(argv: string[]): Promise<void>; // the program itself, in its own session, holding none of our pipes
 }

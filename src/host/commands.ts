@@ -1,10 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import type { CommandResult, SyslogSink, TimedBridge } from '../runtime.js';
 
 // libvirt runs hooks with its own PATH, which may lack the sbin directories iproute2 lives in.
 const SBIN = ['/usr/sbin', '/sbin'];
 
 type Env = Record<string, string | undefined>;
+
+// node:child_process, loaded on first use by the entry point's own means (require in the hook's CommonJS
+// bundle): a hook call with nothing to manage runs no command and pays nothing for it.
+export type LoadChildProcess = () => Promise<typeof import('node:child_process')>;
 
 // The environment commands run with: the caller's PATH plus the sbin directories, and the C locale.
 export function commandEnv(env: Env): Record<string, string> {
@@ -16,7 +19,8 @@ export function commandEnv(env: Env): Record<string, string> {
 // as data, never thrown. Synchronous, since the hook has nothing else to do meanwhile, and
 // node:child_process rather than execa: execa's start-up alone costs more than the hook's whole
 // budget (see the README's Performance section).
-export async function runCommand(file: string, args: string[], input: string, env: Env, timeoutMs: number): Promise<CommandResult> {
+export async function runCommand(load: LoadChildProcess, file: string, args: string[], input: string, env: Env, timeoutMs: number): Promise<CommandResult> {
+  const { spawnSync } = await load();
   const result = spawnSync(file, args, { input, env: commandEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 64 << 20 });
   const { stdout = '', stderr = '' } = result;
   if (result.error) {
@@ -28,21 +32,21 @@ export async function runCommand(file: string, args: string[], input: string, en
 }
 
 // `bridge` from iproute2; MACTABLE_BRIDGE names another binary (tests use it to simulate faults).
-export function commandBridge(env: Env): TimedBridge {
-  return (args, input, timeoutMs) => runCommand(env.MACTABLE_BRIDGE ?? 'bridge', args, input, env, timeoutMs);
+export function commandBridge(load: LoadChildProcess, env: Env): TimedBridge {
+  return (args, input, timeoutMs) => runCommand(load, env.MACTABLE_BRIDGE ?? 'bridge', args, input, env, timeoutMs);
 }
 
 // syslog(3) priorities for facility daemon (3 << 3) at each level, as logger's --prio-prefix reads them.
 const PRIORITY = { err: 27, warning: 28, info: 30 } as const;
 
 // logger(1) sends to journald or syslog; MACTABLE_SYSLOG_SOCKET sends to another socket (tests listen there).
-export function loggerSyslog(env: Env): SyslogSink {
+export function loggerSyslog(load: LoadChildProcess, env: Env): SyslogSink {
   return async (lines, timeoutMs) => {
     if (lines.length === 0) return null;
     const socket = env.MACTABLE_SYSLOG_SOCKET;
     const args = ['--prio-prefix', '-t', 'mactable', ...(socket ? ['-u', socket] : [])];
     const input = lines.map((line) => `<${PRIORITY[line.level]}>${line.text}\n`).join('');
-    const result = await runCommand('logger', args, input, env, timeoutMs);
+    const result = await runCommand(load, 'logger', args, input, env, timeoutMs);
     if (result.exitCode === 0) return null;
     return `cannot write to the system log: ${result.failure ?? result.stderr.trim()}`;
   };

@@ -44,7 +44,7 @@ const STEADY_MS = 60_000; // a monitor that ran this long starts the backoff ove
 export function watchKernel(rt: Runtime, file: string, onDevice: (device: string | null) => void, log: (text: string) => void): { close(): Promise<void> } {
   let attempt = 0;
   let started = 0;
-  let current: Monitor | null = null;
+  let current: Promise<Monitor> | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const start = () => {
     started = Date.now();
@@ -62,7 +62,7 @@ export function watchKernel(rt: Runtime, file: string, onDevice: (device: string
   return {
     close: async () => {
       if (timer !== null) clearTimeout(timer);
-      await current?.stop();
+      await (await current)?.stop();
     },
   };
 }

@@ -51,12 +51,12 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
     watchDir: () => {
       throw new Error('watchDir: not in this test');
     },
-    monitor: () => {
+    monitor: async () => {
       throw new Error('monitor: not in this test');
     },
     onStop: () => undefined,
     writeFileAtomic: (path, text) => writeFileSync(path, text),
-    spawnDetached: (argv) => void result.detached.push(argv),
+    spawnDetached: async (argv) => void result.detached.push(argv),
   };
   result.code = await run(rt);
   return result;
