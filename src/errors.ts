@@ -1,4 +1,5 @@
-// The few error classes mactable throws; main.ts catches them once and maps them to exit codes.
+// The few error classes mactable throws; program.ts (and the hook, by its operation's policy) catches them once
+// and maps them to exit codes.
 
 export const EXIT = { ok: 0, failed: 1, input: 2 } as const;
 

@@ -2,7 +2,9 @@ import { ensurePorts, undoPorts, type PortOutcome } from './actions/apply.js';
 import { DEFAULT_TIMEOUT, type OnError } from './config.js';
 import { parseDomain } from './domain/parse.js';
 import { describe, EXIT, exitCodeOf } from './errors.js';
+import type { HostFs } from './host/fs.js';
 import { gatherFacts } from './host/gather.js';
+import { waiterArg, watchProcesses } from './host/watchers.js';
 import { printable } from './names.js';
 import { desiredFor, pausedWords, vcpusRun } from './plan/desired.js';
 import { managedPorts, planDomain, type Plan } from './plan/plan.js';
@@ -84,11 +86,7 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     const outcomes = action.undo
       ? await undoPorts(settings.host, bounded.bridge, ports)
       : await ensurePorts(settings.host, bounded.bridge, ports.map((port) => ({ port, want })), warnOnly());
-    if (!action.undo && !vcpusRun(plan.run)) {
-      notePaused(plan, outcomes);
-      // Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run.
-      await rt.spawnDetached(['watch', '--until-running', domain.name]);
-    }
+    if (!action.undo && !vcpusRun(plan.run)) notePaused(plan, outcomes, await leaveWaiter(rt, settings.host, domain.name));
     await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly());
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
   } catch (error) {
@@ -97,10 +95,22 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
   }
 }
 
+// Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run, unless a
+// watcher (or a waiter for this guest) runs already. Null when one will; else why none could be started.
+async function leaveWaiter(rt: Runtime, host: HostFs, guest: string): Promise<string | null> {
+  if (watchProcesses(host).some(({ waitsFor }) => waitsFor === null || waitsFor === guest)) return null;
+  try {
+    await rt.spawnDetached(['watch', waiterArg(guest)]);
+    return null;
+  } catch (error) {
+    return `no waiter could be started (${describe(error)}): run mactable repair once it runs`;
+  }
+}
+
 // A paused guest (incoming migration, start --paused) gets its flags only; the entry follows when its vCPUs run.
-function notePaused(plan: Plan, outcomes: PortOutcome[]): void {
+function notePaused(plan: Plan, outcomes: PortOutcome[], noWaiter: string | null): void {
   for (const outcome of outcomes) {
-    if (outcome.failure === null) outcome.note = `no static entry while the guest is ${pausedWords(plan.run)}: it is added when the guest runs`;
+    if (outcome.failure === null) outcome.note = `no static entry while the guest is ${pausedWords(plan.run)}: ${noWaiter ?? 'it is added when the guest runs'}`;
   }
 }
 

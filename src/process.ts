@@ -24,6 +24,7 @@ function processRuntime(load: LoadChildProcess): Runtime {
     bridge: commandBridge(load, env),
     command: (file, args) => runCommand(load, file, args, '', env, COMMAND_TIMEOUT_MS),
     nodeVersion: process.versions.node,
+    pid: process.pid,
     now: () => Date.now(),
     syslog: loggerSyslog(load, env),
     watchDir,
@@ -33,11 +34,18 @@ function processRuntime(load: LoadChildProcess): Runtime {
       process.on('SIGINT', handler);
     },
     writeFileAtomic,
+    stderrIsJournal: () => {
+      const stat = fs.fstatSync(2);
+      return env.JOURNAL_STREAM === `${stat.dev}:${stat.ino}`;
+    },
     spawnDetached: async (argv) => {
       // The CLI bundle sits beside whichever bundle runs now (dist/hook.cjs or dist/mactable.mjs).
       const program = join(dirname(process.argv[1] ?? '.'), 'mactable.mjs');
       const { spawn } = await load();
-      spawn(process.execPath, [program, ...argv], { detached: true, stdio: 'ignore', env }).unref();
+      const child = spawn(process.execPath, [program, ...argv], { detached: true, stdio: 'ignore', env });
+      // A spawn that fails later (EAGAIN, EMFILE) must not end the hook: the watcher or repair remains.
+      child.on('error', () => undefined);
+      child.unref();
     },
   };
 }

@@ -28,7 +28,7 @@ export interface Monitor {
   stop(): Promise<void>; // resolves once the child is gone
 }
 
-// Everything the program touches, bound to the real process only in main.ts (tests pass their own).
+// Everything the program touches, bound to the real process only in process.ts (tests pass their own).
 export interface Runtime {
   argv: string[];
   env: Record<string, string | undefined>;
@@ -42,6 +42,7 @@ export interface Runtime {
   bridge: TimedBridge;
   command(file: string, args: string[]): Promise<CommandResult>; // other host commands (doctor asks for versions)
   nodeVersion: string;
+  pid: number;
   now(): number; // milliseconds, for time bounds
   syslog: SyslogSink;
   // For the watcher: a directory's changes (file names; null when the directory itself went away), a child whose
@@ -49,6 +50,7 @@ export interface Runtime {
   watchDir(path: string, onChange: (file: string | null) => void): { close(): void };
   monitor(file: string, args: string[], onLine: (line: string) => void, onExit: (why: string) => void): Promise<Monitor>;
   onStop(handler: () => void): void;
+  stderrIsJournal(): boolean; // stderr is systemd's journal stream (JOURNAL_STREAM names its device and inode)
   writeFileAtomic(path: string, text: string): void;
   spawnDetached(argv: string[]): Promise<void>; // the program itself, in its own session, holding none of our pipes
 }

@@ -38,7 +38,7 @@ function step(outcome: PortOutcome, action: () => void): boolean {
   }
 }
 
-function setFlags(host: HostFs, outcome: PortOutcome, on: boolean, changes = outcome.changes): void {
+function ensureFlags(host: HostFs, outcome: PortOutcome, on: boolean, changes = outcome.changes): void {
   const { bridge, tap } = outcome.port;
   for (const flag of FLAGS) {
     if (ensurePortFlag(host, bridge, tap, flag, on)) changes.push(`${FLAG_WORDS[flag]} ${on ? 'on' : 'off'}`);
@@ -53,6 +53,14 @@ function record(outcomes: PortOutcome[], results: FdbOutcome[]): void {
   });
 }
 
+function stillThere(host: HostFs, { bridge, tap }: ManagedPort): boolean {
+  try {
+    return portProblem(host, bridge, tap) === null;
+  } catch {
+    return false;
+  }
+}
+
 const untouched = (port: ManagedPort): PortOutcome => ({ port, changes: [], failure: null, note: null });
 
 // Bring every port to its desired state: checks, learning and unicast flooding off through sysfs, then the
@@ -64,7 +72,7 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
   const ready = outcomes.flatMap((outcome, i) => {
     const fine = step(outcome, () => {
       outcome.failure = portProblem(host, outcome.port.bridge, outcome.port.tap);
-      if (outcome.failure === null) setFlags(host, outcome, false);
+      if (outcome.failure === null) ensureFlags(host, outcome, false);
     });
     return fine ? [{ outcome, work: work[i] as PortWork }] : [];
   });
@@ -74,17 +82,19 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
       await ensureEntries(bridge, ready.map(({ work: { port, want, stale = [] } }) => ({ port, want, stale }))),
     );
   }
-  const broken = outcomes.filter((outcome) => outcome.failure !== null && portProblem(host, outcome.port.bridge, outcome.port.tap) === null);
-  if (rollback && broken.length > 0) await putBack(host, bridge, broken);
+  if (!rollback) return outcomes;
+  // Only a port still on its bridge can be put back; one whose check cannot even be made is left as it is.
+  const broken = outcomes.filter((outcome) => outcome.failure !== null && stillThere(host, outcome.port));
+  if (broken.length > 0) await ensureAsLibvirtMadeIt(host, bridge, broken);
   return outcomes;
 }
 
 // After a failure: learning and flooding on, no entries, unlocked, as libvirt leaves a port; the outcome's note says so.
-async function putBack(host: HostFs, bridge: BridgeRunner, outcomes: PortOutcome[]): Promise<void> {
+async function ensureAsLibvirtMadeIt(host: HostFs, bridge: BridgeRunner, outcomes: PortOutcome[]): Promise<void> {
   const undone = outcomes.map((outcome) => {
     const changes: string[] = [];
     try {
-      setFlags(host, outcome, true, changes);
+      ensureFlags(host, outcome, true, changes);
     } catch (error) {
       return { changes, error: describe(error) };
     }
@@ -113,7 +123,7 @@ export async function undoPorts(host: HostFs, bridge: BridgeRunner, ports: Manag
         const { tap, bridge: br } = outcome.port;
         if (!host.exists(netDevice(tap))) outcome.note = 'tap already gone, nothing to undo';
         else if (masterOf(host, tap) !== br) outcome.note = `tap is no longer a port of ${br}, left as it is`;
-        else setFlags(host, outcome, true);
+        else ensureFlags(host, outcome, true);
       }) && outcome.note === null,
   );
   if (ready.length > 0) record(ready, await ensureNoEntries(bridge, ready.map(({ port }) => port)));

@@ -100,7 +100,7 @@ function parse(argv: string[]): Promise<{ args: Args; output: string }> {
         .option('once', { type: 'boolean', default: false, describe: 'one full reconcile, then exit: 0 nothing drifted or all fixed, 1 something could not be fixed' })
         .option('until-running', { type: 'string', describe: "the hook's waiter: watch only guest NAME, end once its vCPUs run (its entry then in place) or it stops" })
         .option('bound', { type: 'number', default: 86_400, describe: 'with --until-running: seconds to wait at most' })
-        .example('$0 watch --metrics-file /var/lib/prometheus/node-exporter/mactable.prom', 'as the service runs it')
+        .example('$0 watch --metrics-file /var/lib/prometheus/node-exporter/mactable.prom', "with metrics for node_exporter's textfile collector")
         .example('$0 watch --once', 'for cron'),
     )
     .command('doctor', 'check this host: Node.js, iproute2, kernel, libvirt, the installed hook, the config', (y) =>

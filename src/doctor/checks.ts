@@ -2,6 +2,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import type { ConfigResult } from '../config.js';
 import { parseNetworkDef } from '../domain/network.js';
 import type { HostFs } from '../host/fs.js';
+import { watchProcesses } from '../host/watchers.js';
 import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
 import type { BridgeRunner, Runtime } from '../runtime.js';
 
@@ -258,22 +259,8 @@ async function beyondLibvirtCheck({ rt, config }: DoctorContext): Promise<Check>
   return needed ? fail(name, detail, 'turn the option off in mactable.json, or upgrade the kernel and iproute2') : ok(name, `${detail} (not asked for)`);
 }
 
-// A running `mactable watch` (the service, or one started by hand), from the processes' command lines.
-function watcherPids(host: HostFs): string[] {
-  return (host.list('/proc') ?? []).filter((pid) => {
-    if (!/^\d+$/u.test(pid)) return false;
-    try {
-      const argv = (host.readText(`/proc/${pid}/cmdline`) ?? '').split('\0');
-      const at = argv.indexOf('watch');
-      return at > 0 && argv.slice(0, at).some((arg) => /mactable(\.mjs)?$/u.test(arg)) && !argv.includes('--until-running');
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
-}
-
 function watcherCheck({ host }: DoctorContext): Check {
-  const pids = watcherPids(host);
+  const pids = watchProcesses(host).filter(({ waitsFor }) => waitsFor === null).map(({ pid }) => pid);
   if (pids.length > 0) return ok('watcher', `mactable watch runs (pid ${pids.join(', ')})`);
   return warn(
     'watcher',

@@ -16,9 +16,10 @@ export function commandEnv(env: Env): Record<string, string> {
 }
 
 // Run a command: an argument array (never a shell), stdin text, a time bound; failure comes back
-// as data, never thrown. Synchronous, since the hook has nothing else to do meanwhile, and
-// node:child_process rather than execa: execa's start-up alone costs more than the hook's whole
-// budget (see the README's Performance section).
+// as data, never thrown. Synchronous: the hook has nothing else to do meanwhile, and the watcher's
+// events simply wait for the reconcile they would start anyway (a stop signal too, at most the
+// config's timeout). node:child_process rather than execa: execa's start-up alone costs more than
+// the hook's whole budget (see the README's Performance section).
 export async function runCommand(load: LoadChildProcess, file: string, args: string[], input: string, env: Env, timeoutMs: number): Promise<CommandResult> {
   const { spawnSync } = await load();
   const result = spawnSync(file, args, { input, env: commandEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -36,8 +37,14 @@ export function commandBridge(load: LoadChildProcess, env: Env): TimedBridge {
   return (args, input, timeoutMs) => runCommand(load, env.MACTABLE_BRIDGE ?? 'bridge', args, input, env, timeoutMs);
 }
 
-// syslog(3) priorities for facility daemon (3 << 3) at each level, as logger's --prio-prefix reads them.
-const PRIORITY = { err: 27, warning: 28, info: 30 } as const;
+// syslog(3) severities of our levels; with facility daemon (3 << 3) they are what logger's --prio-prefix reads.
+const SEVERITY = { err: 3, warning: 4, info: 6 } as const;
+const DAEMON = 3 << 3;
+
+// A level's syslog severity, also what the journal reads from a `<N>` prefix on a service's stderr.
+export function severity(level: keyof typeof SEVERITY): number {
+  return SEVERITY[level];
+}
 
 // logger(1) sends to journald or syslog; MACTABLE_SYSLOG_SOCKET sends to another socket (tests listen there).
 export function loggerSyslog(load: LoadChildProcess, env: Env): SyslogSink {
@@ -45,7 +52,7 @@ export function loggerSyslog(load: LoadChildProcess, env: Env): SyslogSink {
     if (lines.length === 0) return null;
     const socket = env.MACTABLE_SYSLOG_SOCKET;
     const args = ['--prio-prefix', '-t', 'mactable', ...(socket ? ['-u', socket] : [])];
-    const input = lines.map((line) => `<${PRIORITY[line.level]}>${line.text}\n`).join('');
+    const input = lines.map((line) => `<${DAEMON + severity(line.level)}>${line.text}\n`).join('');
     const result = await runCommand(load, 'logger', args, input, env, timeoutMs);
     if (result.exitCode === 0) return null;
     return `cannot write to the system log: ${result.failure ?? result.stderr.trim()}`;

@@ -163,12 +163,12 @@ export async function ensureEntries(bridge: BridgeRunner, items: EntryWork[]): P
     const after = (results[i] as { after: PortView | string }).after;
     return want.lock && (outcomes[i] as FdbOutcome).error === null && typeof after !== 'string' && after.locked !== true ? [i] : [];
   });
-  if (toLock.length > 0) await lockPorts(bridge, toLock.map((i) => ports[i] as PortRef), toLock.map((i) => outcomes[i] as FdbOutcome));
+  if (toLock.length > 0) await ensureLocked(bridge, toLock.map((i) => ports[i] as PortRef), toLock.map((i) => outcomes[i] as FdbOutcome));
   return outcomes;
 }
 
 // Lock ports whose entries are verified, in one more `bridge` process, and read the lock back.
-async function lockPorts(bridge: BridgeRunner, ports: PortRef[], outcomes: FdbOutcome[]): Promise<void> {
+async function ensureLocked(bridge: BridgeRunner, ports: PortRef[], outcomes: FdbOutcome[]): Promise<void> {
   const results = await runBatch(bridge, ports.flatMap((port) => [lock(port, true), showLink(port)]));
   outcomes.forEach((outcome, i) => {
     const [set, shown] = typeof results === 'string' ? [] : results.slice(2 * i, 2 * i + 2);

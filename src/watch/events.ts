@@ -47,12 +47,12 @@ export function watchKernel(rt: Runtime, file: string, onDevice: (device: string
   let current: Promise<Monitor> | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const start = () => {
-    started = Date.now();
+    started = rt.now();
     current = rt.monitor(file, ['monitor', 'fdb', 'link'], (line) => {
       const device = deviceOf(line);
       if (device !== null) onDevice(device);
     }, (why) => {
-      if (Date.now() - started > STEADY_MS) attempt = 0;
+      if (rt.now() - started > STEADY_MS) attempt = 0;
       const delay = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)] as number;
       log(`the kernel monitor stopped (${why}); starting it again in ${delay / 1000} s`);
       timer = setTimeout(() => (start(), onDevice(null)), delay);

@@ -2,8 +2,9 @@ import type { PortOutcome } from '../actions/apply.js';
 import type { Config } from '../config.js';
 import type { HostFs } from '../host/fs.js';
 import type { PortStatus } from '../host/port-status.js';
-import { RUN_QEMU } from '../host/paths.js';
+import { runningGuestNames } from '../host/guests.js';
 import { renderMetrics, type WatchCounters } from '../metrics.js';
+import { vcpusRun } from '../plan/desired.js';
 import { refuseSharedAcrossGuests, type Plan } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
 import { outcomeLine } from '../actions/report.js';
@@ -15,6 +16,7 @@ export interface Round {
   lines: LogLine[];
   changed: { guest: string; outcome: PortOutcome }[];
   failed: boolean;
+  reconciled: { guest: string; running: boolean; failed: boolean }[]; // as the plans of this round saw them
 }
 
 // The watcher's memory between reconciles: each guest's last statuses (for metrics and for mapping kernel events
@@ -24,29 +26,32 @@ export class Reconciler {
   private readonly plans = new PlanCache();
   private readonly statuses = new Map<string, PortStatus[]>();
   private readonly logged = new Map<string, string>(); // guest/tap or guest → the problem last logged
-  readonly failing = new Map<string, { count: number; at: number }>(); // guests whose last reconciles left a port unfixed
-  readonly counters: WatchCounters = { repairs: 0, failures: 0, lastReconcile: null, lastResyncSeconds: null };
+  private readonly failing = new Map<string, { count: number; at: number }>(); // guests whose last reconciles left a port unfixed
+  private readonly counters: WatchCounters = { repairs: 0, failures: 0, lastReconcile: null, lastResyncSeconds: null };
 
-  // The guest that owns a tap, as of the last reconcile.
+  // The guest whose managed port a tap is, as of the last reconcile (lines about other taps are not ours).
   guestOfTap(tap: string): string | undefined {
-    for (const [guest, statuses] of this.statuses) if (statuses.some(({ port }) => port.tap === tap)) return guest;
+    for (const [guest, statuses] of this.statuses) if (statuses.some(({ port }) => port.manage && port.tap === tap)) return guest;
     return undefined;
   }
 
-  // Observe, compare and fix the named guests (null: every running guest).
+  // Observe, compare and fix the named guests (null: every running guest). Every running guest is planned (from
+  // cached parses: cheap) so that an extra MAC two guests claim is refused the same way whichever one is dirty.
   async run(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number): Promise<Round> {
     const started = now();
-    const names = guests ?? (host.list(RUN_QEMU) ?? []).filter((file) => file.endsWith('.xml')).map((file) => file.slice(0, -4));
-    if (guests === null) for (const gone of [...this.statuses.keys()].filter((name) => !names.includes(name))) this.forget(gone);
+    const running = runningGuestNames(host);
+    for (const gone of [...this.statuses.keys()].filter((name) => !running.includes(name))) this.forget(gone);
     const lines: LogLine[] = [];
-    const plans: Plan[] = [];
-    for (const name of names) {
+    const all: Plan[] = [];
+    for (const name of running) {
       const plan = this.plans.plan(host, config, name);
       if (plan === null) this.forget(name);
-      else if (typeof plan === 'string') this.note(lines, name, `${name}: ${plan}`);
-      else plans.push(plan);
+      else if (typeof plan === 'string') {
+        if (guests === null || guests.includes(name)) this.note(lines, name, `${name}: ${plan}`);
+      } else all.push(plan);
     }
-    if (guests === null) refuseSharedAcrossGuests(plans);
+    refuseSharedAcrossGuests(all);
+    const plans = guests === null ? all : all.filter((plan) => guests.includes(plan.domain));
     const { statuses, fixed } = await reconcile(host, bridge, plans, config);
     for (const plan of plans) {
       this.statuses.set(plan.domain, statuses.filter((status) => status.guest === plan.domain));
@@ -56,14 +61,15 @@ export class Reconciler {
       else this.logged.delete(`${plan.domain}#problems`);
     }
     for (const { guest, outcome } of fixed) this.record(lines, guest, outcome);
+    const failed = new Set(fixed.filter(({ outcome }) => outcome.failure !== null).map(({ guest }) => guest));
     for (const plan of plans) {
-      const failed = fixed.some(({ guest, outcome }) => guest === plan.domain && outcome.failure !== null);
-      if (failed) this.failing.set(plan.domain, { count: (this.failing.get(plan.domain)?.count ?? 0) + 1, at: now() });
+      if (failed.has(plan.domain)) this.failing.set(plan.domain, { count: (this.failing.get(plan.domain)?.count ?? 0) + 1, at: now() });
       else this.failing.delete(plan.domain);
     }
     this.counters.lastReconcile = { at: now(), seconds: (now() - started) / 1000 };
     if (guests === null) this.counters.lastResyncSeconds = this.counters.lastReconcile.seconds;
-    return { lines, changed: fixed, failed: fixed.some(({ outcome }) => outcome.failure !== null) };
+    const reconciled = plans.map((plan) => ({ guest: plan.domain, running: vcpusRun(plan.run), failed: failed.has(plan.domain) }));
+    return { lines, changed: fixed, failed: failed.size > 0, reconciled };
   }
 
   // How long a guest left failing waits before a kernel event may reconcile it again: its own put-back writes

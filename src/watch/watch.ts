@@ -1,9 +1,9 @@
 import type { ConfigResult } from '../config.js';
-import { parseRunState } from '../domain/parse.js';
-import { describe } from '../errors.js';
+import { describe, EXIT } from '../errors.js';
+import { severity } from '../host/commands.js';
 import { osErrorText } from '../host/fs.js';
-import { guestStatusFile, RUN_QEMU } from '../host/paths.js';
-import { vcpusRun } from '../plan/desired.js';
+import { watchProcesses } from '../host/watchers.js';
+import { RUN_QEMU } from '../host/paths.js';
 import { outcomeLine } from '../actions/report.js';
 import type { LogLine, Runtime } from '../runtime.js';
 import type { Settings } from '../settings.js';
@@ -21,18 +21,19 @@ interface WatchOptions {
 
 // Events within this window go into one reconcile; a burst (a guest starting, our own writes) costs one.
 const DEBOUNCE_MS = 50;
+const WAITER_POLL_S = 10;
 
 // `mactable watch`: level-triggered reconcile. Events only mark guests dirty (status files renamed or removed,
 // kernel lines naming a guest's tap); a reconcile reads the whole desired and actual state of those guests and
 // fixes the difference, with the same code as `repair`. A full resync every `interval` catches what no event said.
 export async function runWatch(rt: Runtime, settings: Settings, options: WatchOptions): Promise<number> {
   const reconciler = new Reconciler();
-  const underSystemd = rt.env.JOURNAL_STREAM !== undefined;
+  const underSystemd = rt.stderrIsJournal();
   let lastConfigProblem: string | null = null;
   let lastMetricsProblem: string | null = null;
   const log = async (lines: LogLine[]) => {
     // Under systemd stderr is the journal (with <N> priorities); elsewhere the lines go to stderr and syslog.
-    for (const { level, text } of lines) rt.stderr(`${underSystemd ? `<${level === 'err' ? 3 : level === 'warning' ? 4 : 6}>` : ''}mactable: ${text}\n`);
+    for (const { level, text } of lines) rt.stderr(`${underSystemd ? `<${severity(level)}>` : ''}mactable: ${text}\n`);
     if (!underSystemd && lines.length > 0) await rt.syslog(lines, 5000);
   };
   const round = async (guests: string[] | null): Promise<Round | null> => {
@@ -60,9 +61,13 @@ export async function runWatch(rt: Runtime, settings: Settings, options: WatchOp
     return result;
   };
 
+  // One waiter per guest, none beside a full watcher: the one with the lowest pid stays (two may start at once).
+  const waiter = options.untilRunning;
+  if (waiter !== null && watchProcesses(settings.host).some(({ pid, waitsFor }) => waitsFor === null || (waitsFor === waiter && pid < rt.pid))) return EXIT.ok;
+
   if (options.once) {
     const result = await round(null);
-    if (result === null) return 2;
+    if (result === null) return EXIT.input;
     for (const { guest, outcome } of result.changed) if (outcome.failure === null) rt.stdout(`${outcomeLine(guest, outcome, '')}\n`);
     return result.failed ? 1 : 0;
   }
@@ -85,6 +90,7 @@ async function loop(
   let finish: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (finish = resolve));
 
+  let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
     timer = null;
     if (busy) return;
@@ -93,25 +99,24 @@ async function loop(
     dirty.clear();
     everything = false;
     try {
-      await round(waiter === null ? guests : [waiter]);
-      if (waiter !== null) checkWaiter();
+      const result = await round(waiter === null ? guests : [waiter]);
+      if (waiter !== null && result !== null) endWaiter(result.reconciled.find(({ guest }) => guest === waiter));
     } catch (error) {
       await log([{ level: 'err', text: `reconcile failed: ${describe(error)}` }]);
     }
     busy = false;
     if (everything || dirty.size > 0) schedule();
   };
-  const schedule = () => (timer ??= setTimeout(() => void flush(), DEBOUNCE_MS));
+  const schedule = () => (timer ??= setTimeout(() => void (inFlight = flush()), DEBOUNCE_MS));
   const mark = (guest: string | null) => {
     if (guest === null) everything = true;
     else if (waiter === null || guest === waiter) dirty.add(guest);
     else return;
     schedule();
   };
-  // The waiter's end: the guest runs (its entry is in place now) or stopped.
-  const checkWaiter = () => {
-    const text = settings.host.readText(guestStatusFile(waiter as string));
-    if (text === null || vcpusRun(parseRunState(text))) finish(0);
+  // The waiter's end, decided by what its last round saw: the guest stopped (no plan), or ran and got its entry.
+  const endWaiter = (guest: { running: boolean; failed: boolean } | undefined) => {
+    if (guest === undefined || (guest.running && !guest.failed)) finish(0);
   };
 
   const statusDir = watchStatusDir(rt, settings.host.real(RUN_QEMU), () => settings.host.exists(RUN_QEMU), mark);
@@ -128,7 +133,8 @@ async function loop(
     }
   };
   const kernel = waiter === null ? watchKernel(rt, rt.env.MACTABLE_BRIDGE ?? 'bridge', onDevice, (text) => void log([{ level: 'warning', text }])) : null;
-  const resync = setInterval(() => mark(null), (waiter === null ? options.interval : 1) * 1000);
+  // The waiter relies on the status file's events; its poll is only the safety net.
+  const resync = setInterval(() => mark(null), (waiter === null ? options.interval : WAITER_POLL_S) * 1000);
   const bound = waiter === null ? null : setTimeout(() => finish(0), options.bound * 1000);
   rt.onStop(() => finish(0));
 
@@ -138,5 +144,6 @@ async function loop(
   if (bound !== null) clearTimeout(bound);
   statusDir.close();
   await kernel?.close();
+  await inFlight; // a port is never left half-done by the exit
   return code;
 }

@@ -68,7 +68,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', isRoot ? null : 't
       if (gaps.length > 0) process.stderr.write(`${gaps.join('\n')}\n`);
       const leftovers = [...(await sh('ip', ['-br', 'link'])).split('\n'), ...(await virsh('list', '--all', '--name')).split('\n')].filter((line) => line.includes(ID));
       expect(leftovers).toEqual([]);
-      expect((await execa('pgrep', ['-f', `until-running ${ID}`], { reject: false })).stdout).toBe('');
+      expect((await execa('pgrep', ['-f', `until-running=${ID}`], { reject: false })).stdout).toBe('');
     });
 
     const startWatcher = () => (watcher = Watcher.start([`${mactable.prefix}/bin/mactable`, 'watch']));

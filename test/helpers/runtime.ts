@@ -46,6 +46,7 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
     bridge,
     command: async (file, args) => options.command?.(file, args) ?? { exitCode: null, stdout: '', stderr: '', failure: `${file}: not in this test`, timedOut: false },
     nodeVersion: options.nodeVersion ?? '20.19.0',
+    pid: 4000,
     now: () => Date.now(),
     syslog,
     watchDir: () => {
@@ -55,6 +56,7 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
       throw new Error('monitor: not in this test');
     },
     onStop: () => undefined,
+    stderrIsJournal: () => false,
     writeFileAtomic: (path, text) => writeFileSync(path, text),
     spawnDetached: async (argv) => void result.detached.push(argv),
   };

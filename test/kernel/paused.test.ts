@@ -38,7 +38,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
     const hook = (op: string, nic = bridgeNic(MAC, 'br0', 'tap0')) => runDist(['hook', 'qemu', 'guest1', op, 'begin', '-'], { netns: ns.name, stdin: liveDomain([nic]), env });
     const entryOnTap = async () => (await ns.staticEntries('br0')).some((entry) => entry.mac === MAC && entry.ifname === 'tap0');
     const learnedOnUplink = async () => (JSON.parse(await ns.exec('bridge', '-j', 'fdb', 'show', 'br', 'br0', 'brport', 'up0')) as { mac: string }[]).some((entry) => entry.mac === MAC);
-    const waiters = async () => String((await execa('pgrep', ['-f', `until-running guest1`], { reject: false })).stdout).trim();
+    const waiters = async () => String((await execa('pgrep', ['-f', `until-running=guest1`], { reject: false })).stdout).trim();
 
     beforeEach(async () => {
       ns = await Netns.create();

@@ -80,7 +80,7 @@ describe('mactable doctor on prepared root trees', () => {
   it.each([
     ['the service', (): void => undefined, 'ok', 'mactable watch runs (pid 4300)'],
     ['no watcher', (): void => rmSync(`${temp.path}/proc/4300`, { recursive: true }), 'warn', 'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair'],
-    ['only a paused guest\'s waiter', (): void => file('/proc/4300/cmdline', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0--until-running\0g1\0'), 'warn', 'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair'],
+    ['only a paused guest\'s waiter', (): void => file('/proc/4300/cmdline', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0--until-running=g1\0'), 'warn', 'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair'],
   ] as const)('the watcher: %s', async (_case, arrange, status, detail) => {
     arrange();
     expect((await doctor()).checks.watcher).toMatchObject({ status, detail });

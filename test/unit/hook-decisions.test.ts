@@ -145,10 +145,38 @@ describe('the hook: strict or warn, per operation, for each kind of failure', ()
     expect(await hook('started', {})).toMatchObject({
       code: 0,
       stderr: 'mactable: guest1: tap0 on br0: learning off, unicast flooding off; no static entry while the guest is paused (migration): it is added when the guest runs\n',
-      detached: [['watch', '--until-running', 'guest1']],
+      detached: [['watch', '--until-running=guest1']],
     });
     expect(bridge.entries.get('tap0') ?? []).toEqual([]);
     expect(sys.flags('br0', 'tap0')).toEqual(OFF);
+  });
+});
+
+describe('the waiter for a paused guest', () => {
+  it.each([
+    ['the watcher runs', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0', []],
+    ['a waiter for this guest runs', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0--until-running=guest1\0', []],
+    ['a waiter for another guest runs', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0--until-running=guest9\0', [['watch', '--until-running=guest1']]],
+  ])('is left only when no watcher will add the entry: %s', async (_case, cmdline, detached) => {
+    const temp = new TempDir();
+    try {
+      const sys = new FakeSys(temp.path);
+      sys.bridge('br0');
+      sys.port('br0', 'tap0');
+      mkdirSync(`${temp.path}/run/libvirt/qemu`, { recursive: true });
+      writeFileSync(`${temp.path}/run/libvirt/qemu/guest1.xml`, "<domstatus state='paused' reason='migration'>\n</domstatus>\n");
+      mkdirSync(`${temp.path}/proc/777`, { recursive: true });
+      writeFileSync(`${temp.path}/proc/777/cmdline`, cmdline);
+      const result = await runFake(['hook', 'qemu', 'guest1', 'started', 'begin', '-'], {
+        stdin: GUEST,
+        env: { MACTABLE_ROOT: temp.path, MACTABLE_CONFIG: temp.json('cfg.json', { bridges: ['br0'] }) },
+        bridge: new FakeBridge().run,
+      });
+      expect(result).toMatchObject({ code: 0, detached });
+      expect(result.stderr).toContain('no static entry while the guest is paused (migration): it is added when the guest runs');
+    } finally {
+      temp.cleanup();
+    }
   });
 });
 
