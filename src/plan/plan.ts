@@ -53,53 +53,43 @@ export function planDomain(domain: Domain, facts: HostFacts, config: Config): Pl
     const { mac, tap, bridge, network, type, tapManaged } = resolved;
     return { mac, extraMacs: manage ? (choice?.extraMacs ?? []) : [], tap, bridge, network, type, tapManaged, manage, reason };
   });
-  const guest = printable(domain.name);
-  const problems = [...choices.problems, ...refuseShared(ports)].map((problem) => `${guest}: ${problem}`);
+  const shared = refuseShared(ports.map((port) => ({ guest: domain.name, port }))).get(domain.name) ?? [];
+  const problems = [...choices.problems, ...shared].map((problem) => `${printable(domain.name)}: ${problem}`);
   return { domain: domain.name, run: domain.run ?? facts.run, ports, problems };
 }
 
 // An extra MAC that two managed ports of one bridge want (as an extra or as their own) is taken off every port
-// that has it as an extra: a static entry sits on one port, and the last one written would silently win.
-function refuseShared(ports: PortPlan[]): string[] {
-  const wanting = new Map<string, string[]>(); // `${bridge} ${mac}` → taps
-  for (const port of ports) {
+// that has it as an extra: a static entry sits on one port, and the last one written would silently win. Every
+// guest that wants it gets the problem; the ports are named with their guests when more than one is involved.
+function refuseShared(ports: { guest: string; port: PortPlan }[]): Map<string, string[]> {
+  const wanting = new Map<string, { guest: string; tap: string }[]>(); // `${bridge} ${mac}` → who wants it
+  for (const { guest, port } of ports) {
     if (!port.manage) continue;
     for (const mac of macsOf(port as ManagedPort)) {
       const key = `${port.bridge} ${mac}`;
-      wanting.set(key, [...(wanting.get(key) ?? []), port.tap as string]);
+      wanting.set(key, [...(wanting.get(key) ?? []), { guest, tap: port.tap as string }]);
     }
   }
-  const problems = new Set<string>();
-  for (const port of ports) {
+  const problems = new Map<string, Set<string>>();
+  for (const { port } of ports) {
     const shared = port.extraMacs.filter((mac) => (wanting.get(`${port.bridge} ${mac}`) ?? []).length > 1);
     for (const mac of shared) {
-      const taps = wanting.get(`${port.bridge} ${mac}`) as string[];
-      problems.add(`extra MAC ${mac} refused on bridge ${port.bridge}: ports ${taps.join(', ')} all want it, and a MAC can have a static entry on one port only`);
+      const wanters = wanting.get(`${port.bridge} ${mac}`) as { guest: string; tap: string }[];
+      const guests = new Set(wanters.map(({ guest }) => guest));
+      const who = wanters.map(({ guest, tap }) => (guests.size > 1 ? `${printable(guest)}/${tap}` : tap)).join(', ');
+      const problem = `extra MAC ${mac} refused on bridge ${port.bridge}: ports ${who} all want it, and a MAC can have a static entry on one port only`;
+      for (const guest of guests) problems.set(guest, (problems.get(guest) ?? new Set()).add(problem));
     }
     port.extraMacs = port.extraMacs.filter((mac) => !shared.includes(mac));
   }
-  return [...problems];
+  return new Map([...problems].map(([guest, set]) => [guest, [...set]]));
 }
 
-// The same rule across guests, for the commands that see every running guest (status, repair, the watcher's
-// resync): an extra MAC another guest's port on that bridge also wants is taken off, and both guests are told.
+// The same rule across guests, for the commands that see every running guest (status, repair, the watcher):
+// within one guest planDomain has applied it already.
 export function refuseSharedAcrossGuests(plans: Plan[]): void {
-  const wanting = new Map<string, { plan: Plan; tap: string }[]>(); // `${bridge} ${mac}` → who wants it
-  for (const plan of plans) {
-    for (const port of managedPorts(plan)) {
-      for (const mac of macsOf(port)) wanting.set(`${port.bridge} ${mac}`, [...(wanting.get(`${port.bridge} ${mac}`) ?? []), { plan, tap: port.tap }]);
-    }
-  }
-  for (const [key, wanters] of wanting) {
-    const owners = new Set(wanters.map(({ plan }) => plan));
-    if (owners.size < 2) continue;
-    const [bridge, mac] = key.split(' ') as [string, string];
-    const who = wanters.map(({ plan, tap }) => `${printable(plan.domain)}/${tap}`).join(', ');
-    for (const plan of owners) {
-      for (const port of plan.ports) if (port.bridge === bridge) port.extraMacs = port.extraMacs.filter((extra) => extra !== mac);
-      plan.problems.push(`${printable(plan.domain)}: extra MAC ${mac} refused on bridge ${bridge}: ports ${who} all want it, and a MAC can have a static entry on one port only`);
-    }
-  }
+  const problems = refuseShared(plans.flatMap((plan) => plan.ports.map((port) => ({ guest: plan.domain, port }))));
+  for (const plan of plans) plan.problems.push(...(problems.get(plan.domain) ?? []).map((problem) => `${printable(plan.domain)}: ${problem}`));
 }
 
 export function managedPorts(plan: Plan): ManagedPort[] {
