@@ -8,7 +8,7 @@ import { waiterArg, watchProcesses } from './host/watchers.js';
 import { printable } from './names.js';
 import { desiredFor, pausedWords, vcpusRun } from './plan/desired.js';
 import { managedPorts, planDomain, type Plan } from './plan/plan.js';
-import { outcomeLine, syslogLines, warnAndLog } from './actions/report.js';
+import { outcomeLine, problemLines, syslogLines, warnings } from './actions/report.js';
 import type { Runtime } from './runtime.js';
 import { settingsFrom } from './settings.js';
 import { withTimeBound, type Bounded } from './time-bound.js';
@@ -79,15 +79,17 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     bounded = withTimeBound(rt, config.config.timeout, started);
     const domain = parseDomain(await bounded.readStdin(), 'stdin');
     const plan = planDomain(domain, gatherFacts(domain, settings.host), config.config);
-    await warnAndLog(rt, bounded, plan.problems, op);
+    rt.stderr(warnings(plan.problems));
     const ports = action.undo ? managedPorts(plan).filter((port) => !port.tapManaged) : managedPorts(plan);
-    if (ports.length === 0) return EXIT.ok;
     const want = desiredFor(plan.run, config.config);
-    const outcomes = action.undo
-      ? await undoPorts(settings.host, bounded.bridge, ports)
-      : await ensurePorts(settings.host, bounded.bridge, ports.map((port) => ({ port, want })), warnOnly());
-    if (!action.undo && !vcpusRun(plan.run)) notePaused(plan, outcomes, await leaveWaiter(rt, settings.host, domain.name));
-    await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly());
+    const outcomes =
+      ports.length === 0
+        ? []
+        : action.undo
+          ? await undoPorts(settings.host, bounded.bridge, ports)
+          : await ensurePorts(settings.host, bounded.bridge, ports.map((port) => ({ port, want })), warnOnly());
+    if (outcomes.length > 0 && !action.undo && !vcpusRun(plan.run)) notePaused(plan, outcomes, await leaveWaiter(rt, settings.host, domain.name));
+    await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly(), plan.problems);
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
   } catch (error) {
     await say(describe(error));
@@ -114,12 +116,13 @@ function notePaused(plan: Plan, outcomes: PortOutcome[], noWaiter: string | null
   }
 }
 
-// Every port on stderr (libvirt shows it when the start fails: nothing half-done silently), changes and failures in syslog.
-async function report(rt: Runtime, bounded: Bounded, guest: string, op: string, outcomes: PortOutcome[], idle: string, warnOnly: boolean): Promise<void> {
+// Every port on stderr (libvirt shows it when the start fails: nothing half-done silently); the plan's problems,
+// changes and failures in the system log, all through one `logger`.
+async function report(rt: Runtime, bounded: Bounded, guest: string, op: string, outcomes: PortOutcome[], idle: string, warnOnly: boolean, problems: string[]): Promise<void> {
   for (const outcome of outcomes) {
     const warning = outcome.failure !== null && warnOnly ? 'warning: ' : '';
     rt.stderr(`mactable: ${warning}${outcomeLine(guest, outcome, idle)}\n`);
   }
-  const problem = await bounded.syslog(syslogLines(guest, outcomes, idle, warnOnly ? 'warning' : 'err', op));
+  const problem = await bounded.syslog([...problemLines(problems, op), ...syslogLines(guest, outcomes, idle, warnOnly ? 'warning' : 'err', op)]);
   if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
 }

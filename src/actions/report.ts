@@ -1,7 +1,6 @@
 import type { PortOutcome } from './apply.js';
 import { printable } from '../names.js';
-import type { LogLine, Runtime } from '../runtime.js';
-import type { Bounded } from '../time-bound.js';
+import type { LogLine } from '../runtime.js';
 
 // One line per port, naming guest, tap, bridge and what happened: the same words for stderr and the system log.
 export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): string {
@@ -28,10 +27,7 @@ export function warnings(problems: string[]): string {
   return problems.map((problem) => `mactable: warning: ${problem}\n`).join('');
 }
 
-// The same warnings on stderr and in the system log, with the operation: for the hook and repair.
-export async function warnAndLog(rt: Runtime, bounded: Bounded, problems: string[], operation: string): Promise<void> {
-  if (problems.length === 0) return;
-  rt.stderr(warnings(problems));
-  const failure = await bounded.syslog(problems.map((text) => ({ level: 'warning', text: `${text} (${operation})` })));
-  if (failure !== null) rt.stderr(`mactable: warning: ${failure}\n`);
+// The same warnings for the system log, with the operation: the hook and repair send them with their port lines.
+export function problemLines(problems: string[], operation: string): LogLine[] {
+  return problems.map((text) => ({ level: 'warning', text: `${text} (${operation})` }));
 }

@@ -1,9 +1,10 @@
 import { configOrThrow } from '../config.js';
 import { InputError } from '../errors.js';
 import { reconcile } from '../actions/reconcile.js';
-import { outcomeLine, syslogLines, warnAndLog } from '../actions/report.js';
+import { outcomeLine, problemLines, syslogLines, warnings } from '../actions/report.js';
+import { portStatuses } from '../host/port-status.js';
 import { planRunningGuests } from '../running.js';
-import type { Runtime } from '../runtime.js';
+import type { LogLine, Runtime } from '../runtime.js';
 import { settingsFrom } from '../settings.js';
 import { withTimeBound } from '../time-bound.js';
 
@@ -23,12 +24,18 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
   const config = configOrThrow(settings.config());
   const bounded = withTimeBound(rt, config.timeout);
   const plans = planRunningGuests(settings.host, config, args.names);
-  await warnAndLog(rt, bounded, plans.flatMap((plan) => plan.problems), 'repair');
+  const problems = plans.flatMap((plan) => plan.problems);
+  rt.stderr(warnings(problems));
+  // The plan's problems, and the changes and failures, go to the system log through one `logger`.
+  const log = async (lines: LogLine[]) => {
+    const problem = await bounded.syslog([...problemLines(problems, 'repair'), ...lines]);
+    if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
+  };
   if (args.dryRun) {
-    const { portStatuses } = await import('../host/port-status.js');
     for (const { guest, port, drift } of await portStatuses(settings.host, bounded.bridge, plans, config)) {
       if (drift.length > 0) rt.stdout(`${guest}: ${port.tap} on ${port.bridge}: would repair: ${drift.join(', ')}\n`);
     }
+    await log([]);
     return 0;
   }
   const { fixed } = await reconcile(settings.host, bounded.bridge, plans, config);
@@ -36,8 +43,6 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
     if (outcome.failure !== null) rt.stderr(`mactable: ${outcomeLine(guest, outcome, '')}\n`);
     else rt.stdout(`${outcomeLine(guest, outcome, 'nothing to change')}\n`);
   }
-  const lines = fixed.flatMap(({ guest, outcome }) => syslogLines(guest, [outcome], '', 'err', 'repair'));
-  const problem = await bounded.syslog(lines);
-  if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
+  await log(fixed.flatMap(({ guest, outcome }) => syslogLines(guest, [outcome], '', 'err', 'repair')));
   return fixed.some(({ outcome }) => outcome.failure !== null) ? 1 : 0;
 }
