@@ -72,6 +72,20 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', isRoot ? null : 't
     });
 
     const startWatcher = () => (watcher = Watcher.start([`${mactable.prefix}/bin/mactable`, 'watch']));
+    // A paused guest's port: flags off, no static entry for its MAC anywhere. Returns the tap.
+    const pausedWithoutEntry = async (name: string, address: string) => {
+      const tap = await tapOf(name, address);
+      expect(await flagsOff(tap)).toBe(true);
+      expect(await entryAnywhere(address)).toBe(false);
+      return tap;
+    };
+    // `virsh resume`, then how long until the tap has its static entry (flags still off): at most 1 s.
+    const resumeUntilEntry = async (name: string, tap: string, address: string) => {
+      await virsh('resume', name);
+      const took = await timeUntil(async () => (await flagsOff(tap)) && staticOn(tap, address));
+      expect(took).not.toBeNull();
+      return took;
+    };
     // A broadcast from the uplink with the guest's MAC as its source: the bridge learns the MAC there.
     const frameFromUplink = async (address: string) => {
       await uplinkNs.ip('link', 'set', 'mtwpeer', 'address', address);
@@ -108,16 +122,11 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', isRoot ? null : 't
       } finally {
         rmSync(image, { force: true });
       }
-      const tap = await tapOf(name, address);
-      expect(await flagsOff(tap)).toBe(true);
-      expect(await entryAnywhere(address)).toBe(false);
+      const tap = await pausedWithoutEntry(name, address);
       await frameFromUplink(address);
       const onUplink = async () => JSON.parse(await sh('bridge', ['-j', 'fdb', 'show', 'br', BR, 'brport', UPLINK])).some((e: { mac: string }) => e.mac === address);
       expect(await eventually(async () => !(await entryAnywhere(address)) && onUplink(), 2)).toBe(true);
-      await virsh('resume', name);
-      const took = await timeUntil(async () => (await flagsOff(tap)) && staticOn(tap, address));
-      expect(took).not.toBeNull();
-      gaps.push(`restore --paused, ${how}: entry on the tap ${took} ms after resume returned`);
+      gaps.push(`restore --paused, ${how}: entry on the tap ${await resumeUntilEntry(name, tap, address)} ms after resume returned`);
       await virsh('destroy', name);
     });
 
@@ -130,13 +139,8 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', isRoot ? null : 't
       const address = mac(3, withWatcher ? 1 : 2);
       await lab.guest({ name, nics: [nic(address)] }, false);
       await virsh('start', name, '--paused');
-      const tap = await tapOf(name, address);
-      expect(await flagsOff(tap)).toBe(true);
-      expect(await entryAnywhere(address)).toBe(false);
-      await virsh('resume', name);
-      const took = await timeUntil(async () => (await flagsOff(tap)) && staticOn(tap, address));
-      expect(took).not.toBeNull();
-      gaps.push(`start --paused, ${how}: entry ${took} ms after resume returned`);
+      const tap = await pausedWithoutEntry(name, address);
+      gaps.push(`start --paused, ${how}: entry ${await resumeUntilEntry(name, tap, address)} ms after resume returned`);
       await virsh('destroy', name);
     });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,6 +14,16 @@ export class TempDir {
 
   json(name: string, value: unknown): string {
     return this.file(name, `${JSON.stringify(value)}\n`);
+  }
+
+  // A host tree for --root whose /sys is the network namespace's own (ip netns exec mounts it there) and whose
+  // /run/libvirt/qemu holds the test's status files.
+  hostRoot(): { root: string; qemu: string } {
+    const root = join(this.path, 'root');
+    const qemu = `${root}/run/libvirt/qemu`;
+    mkdirSync(qemu, { recursive: true });
+    symlinkSync('/sys', `${root}/sys`);
+    return { root, qemu };
   }
 
   cleanup(): void {

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
@@ -19,11 +19,8 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
   'paused guests: the entry follows the vCPUs, in a network namespace with status files under --root',
   () => {
     const temp = new TempDir();
-    const root = `${temp.path}/root`;
-    const qemu = `${root}/run/libvirt/qemu`;
-    mkdirSync(qemu, { recursive: true });
+    const { root, qemu } = temp.hostRoot();
     mkdirSync(`${root}/run/libvirt/network`, { recursive: true });
-    symlinkSync('/sys', `${root}/sys`);
     // libvirt's own macTableManager network: mactable manages its ports whatever the config says.
     writeFileSync(`${root}/run/libvirt/network/mtm.xml`, "<networkstatus><network><name>mtm</name><bridge name='br0' macTableManager='libvirt'/></network></networkstatus>\n");
     const config = temp.json('cfg.json', { bridges: ['br0'] });

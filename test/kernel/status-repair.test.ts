@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
@@ -13,13 +13,10 @@ describe.skipIf(!kernelSuite('test/kernel/status-repair.test.ts'))(
   () => {
     const temp = new TempDir();
     const config = temp.json('cfg.json', { bridges: ['br0'] });
-    // A host tree whose /sys is the namespace's own (ip netns exec mounts it) and whose /run holds our status files.
-    const root = `${temp.path}/root`;
-    mkdirSync(`${root}/run/libvirt/qemu`, { recursive: true });
-    symlinkSync('/sys', `${root}/sys`);
+    const { root, qemu } = temp.hostRoot();
     let ns: Netns;
 
-    const guest = (name: string, xml: string) => writeFileSync(`${root}/run/libvirt/qemu/${name}.xml`, xml);
+    const guest = (name: string, xml: string) => writeFileSync(`${qemu}/${name}.xml`, xml);
     const mactable = (...argv: string[]) => runDist([...argv, '--root', root, '--config', config], { netns: ns.name });
     const statusJson = async () => {
       const result = await mactable('status', '--json');
@@ -38,8 +35,8 @@ describe.skipIf(!kernelSuite('test/kernel/status-repair.test.ts'))(
     });
     afterEach(async () => {
       await ns.remove();
-      unlinkSync(`${root}/run/libvirt/qemu/guest1.xml`);
-      unlinkSync(`${root}/run/libvirt/qemu/guest2.xml`);
+      unlinkSync(`${qemu}/guest1.xml`);
+      unlinkSync(`${qemu}/guest2.xml`);
     });
     afterAll(() => temp.cleanup());
 

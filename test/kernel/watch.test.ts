@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
@@ -17,11 +17,8 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
   () => {
     const temp = new TempDir();
     const config = temp.json('cfg.json', { bridges: ['br0'] });
-    const root = `${temp.path}/root`;
-    const qemu = `${root}/run/libvirt/qemu`;
+    const { root, qemu } = temp.hostRoot();
     const metrics = `${temp.path}/mactable.prom`;
-    mkdirSync(qemu, { recursive: true });
-    symlinkSync('/sys', `${root}/sys`);
     let ns: Netns;
     let watcher: Watcher | null = null;
 
