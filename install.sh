@@ -17,7 +17,7 @@
 # --dry-run         print what would be done, do nothing
 # --uninstall       remove exactly what install.sh installed; the config stays
 # --libvirt-version V   take libvirt's version as V instead of asking libvirtd/virqemud
-# --destdir DIR     stage the same files below DIR for a package (hooks/debian/build.sh): no host
+# --destdir DIR     stage the same files below DIR for a package (packaging/debian/build.sh): no host
 #                   checks, no manifest, the man page gzipped, the example config always, and the
 #                   hook as PREFIX/hooks/qemu, which the package's postinst puts into qemu.d
 set -eu
@@ -219,7 +219,7 @@ install_all() {
   WORK=$(mktemp -d)
   trap 'rm -rf "$WORK"' EXIT
   fill_template "$SRC/hooks/qemu" > "$WORK/hook"
-  fill_template "$SRC/hooks/mactable.service" > "$WORK/mactable.service"
+  fill_template "$SRC/packaging/mactable.service" > "$WORK/mactable.service"
   printf '#!/bin/sh\n%s\nexec %s %s "$@"\n' "$MARKER" "'$NODE'" "'$PREFIX/dist/mactable.mjs'" > "$WORK/mactable"
 
   # Directories an earlier run made stay on record; the manifest is sorted so a rerun rewrites nothing.
@@ -235,12 +235,12 @@ install_all() {
   put "$WORK/hook" "$HOOK" 0755
   put "$WORK/mactable.service" "$UNIT" 0644
   if [ -n "$DESTDIR" ]; then
-    gzip -9nc "$SRC/hooks/mactable.8" > "$WORK/mactable.8.gz"
+    gzip -9nc "$SRC/packaging/mactable.8" > "$WORK/mactable.8.gz"
     put "$WORK/mactable.8.gz" "$MAN_DIR/mactable.8.gz" 0644
-    put "$SRC/hooks/mactable.json.example" "$CONFIG" 0644
+    put "$SRC/packaging/mactable.json.example" "$CONFIG" 0644
     return
   fi
-  put "$SRC/hooks/mactable.8" "$MAN_DIR/mactable.8" 0644
+  put "$SRC/packaging/mactable.8" "$MAN_DIR/mactable.8" 0644
   printf '%s' "$INSTALLED" | sort -u > "$WORK/manifest"
   put "$WORK/manifest" "$MANIFEST" 0644
 
@@ -248,7 +248,7 @@ install_all() {
     say "kept: $CONFIG"
   else
     # shellcheck disable=SC2086 # OWNER is two options
-    act install -m 0644 $OWNER "$SRC/hooks/mactable.json.example" "$CONFIG"
+    act install -m 0644 $OWNER "$SRC/packaging/mactable.json.example" "$CONFIG"
     say "installed: $CONFIG (an example: lists are empty, every key explained under \"//\")"
   fi
 

@@ -1,5 +1,5 @@
-import { crashExitCode, runHook } from './hook.js';
-import { runProcess } from './process.js';
+import { crashExitCode, runHook } from './commands/hook.js';
+import { runProcess } from './runtime/process.js';
 
 // libvirt's qemu hook (dist/hook.cjs, run as `hook qemu NAME OP SUBOP`): only the hook's code, no CLI.
 // require, not import(): in CommonJS a dynamic import() starts the ES module loader (about 1 ms more).

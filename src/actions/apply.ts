@@ -1,4 +1,4 @@
-import { describe } from '../errors.js';
+import { describe } from '../runtime/errors.js';
 import { ensureEntries, ensureNoEntries, type FdbOutcome } from '../host/fdb.js';
 import type { HostFs } from '../host/fs.js';
 import { masterOf, portProblem } from '../host/port-checks.js';
@@ -6,7 +6,7 @@ import { netDevice } from '../host/paths.js';
 import { ensurePortFlag, FLAG_WORDS, type PortFlag } from '../host/sysfs.js';
 import type { Desired } from '../plan/desired.js';
 import type { ManagedPort } from '../plan/plan.js';
-import type { BridgeRunner } from '../runtime.js';
+import type { BridgeRunner } from '../runtime/runtime.js';
 
 // What happened to one managed port: the changes made (in words), the step that failed, if one did, and a note
 // (why nothing was done, or what was put back after a failure).

@@ -1,9 +1,9 @@
 import { ensurePorts, type PortOutcome } from './apply.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { HostFs } from '../host/fs.js';
 import { portStatuses, type PortStatus } from '../host/port-status.js';
 import type { ManagedPort, Plan } from '../plan/plan.js';
-import type { BridgeRunner } from '../runtime.js';
+import type { BridgeRunner } from '../runtime/runtime.js';
 
 // What one reconcile saw and did: every port's status before, and an outcome for each port that drifted.
 interface Reconciled {

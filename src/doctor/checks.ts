@@ -1,10 +1,10 @@
 import pkg from '../../package.json' with { type: 'json' };
-import type { ConfigResult } from '../config.js';
+import type { ConfigResult } from '../config/config.js';
 import { parseNetworkDef } from '../domain/network.js';
 import type { HostFs } from '../host/fs.js';
 import { watchProcesses } from '../host/watchers.js';
 import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
-import type { BridgeRunner, Runtime } from '../runtime.js';
+import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 
 type CheckStatus = 'ok' | 'warn' | 'fail';
 

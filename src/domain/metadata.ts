@@ -1,5 +1,5 @@
-import { macProblem, quote } from '../names.js';
-import { children, type XmlNode } from '../xml.js';
+import { macProblem, quote } from './names.js';
+import { children, type XmlNode } from './xml.js';
 import type { GuestChoices, NicChoice } from './types.js';
 
 // The namespace of mactable's element under the domain's <metadata>; the prefix is whatever the writer chose.

@@ -1,5 +1,5 @@
-import { InputError } from '../errors.js';
-import { attr, child, parseXml, rootNames } from '../xml.js';
+import { InputError } from '../runtime/errors.js';
+import { attr, child, parseXml, rootNames } from './xml.js';
 
 // What a network port file says about the port: /run/libvirt/network/NET/ports/PORTID.xml.
 export interface PortPlug {

@@ -1,6 +1,6 @@
-import { InputError } from '../errors.js';
-import { printable } from '../names.js';
-import { attr, child, children, parseXml, rootNames, text, type XmlNode } from '../xml.js';
+import { InputError } from '../runtime/errors.js';
+import { printable } from './names.js';
+import { attr, child, children, parseXml, rootNames, text, type XmlNode } from './xml.js';
 import { parseChoices, scopeIn, type NsScope } from './metadata.js';
 import type { Domain, Nic, RunState } from './types.js';
 

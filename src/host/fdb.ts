@@ -1,6 +1,6 @@
 import type { Desired } from '../plan/desired.js';
 import { macsOf, type PortRef } from '../plan/plan.js';
-import type { BridgeRunner } from '../runtime.js';
+import type { BridgeRunner } from '../runtime/runtime.js';
 import { runBatch, type BatchCommand, type BatchResult } from './batch.js';
 
 // An entry on a port, as the kernel shows it.

@@ -1,8 +1,8 @@
 import { parseNetworkDef, parsePortPlug } from '../domain/network.js';
 import { parseRunState } from '../domain/parse.js';
 import type { Domain } from '../domain/types.js';
-import { InputError } from '../errors.js';
-import { ifnameProblem, networkNameProblem, portIdProblem } from '../names.js';
+import { InputError } from '../runtime/errors.js';
+import { ifnameProblem, networkNameProblem, portIdProblem } from '../domain/names.js';
 import { emptyFacts, portKey, type FileFact, type HostFacts, type TapMaster } from '../plan/facts.js';
 import { osErrorText, type HostFs } from './fs.js';
 import { bridgeDir, guestStatusFile, networkConfigFile, networkStatusFile, portFile } from './paths.js';

@@ -1,5 +1,5 @@
-import { InputError } from '../errors.js';
-import { networkNameProblem, quote } from '../names.js';
+import { InputError } from '../runtime/errors.js';
+import { networkNameProblem, quote } from '../domain/names.js';
 import type { HostFs } from './fs.js';
 import { guestStatusFile, RUN_QEMU } from './paths.js';
 

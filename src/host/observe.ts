@@ -1,5 +1,5 @@
 import type { PortRef } from '../plan/plan.js';
-import type { BridgeRunner } from '../runtime.js';
+import type { BridgeRunner } from '../runtime/runtime.js';
 import { entryOf, readPortViews, staleMacs, type EntryState } from './fdb.js';
 import type { HostFs } from './fs.js';
 import { masterOf } from './port-checks.js';

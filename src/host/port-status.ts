@@ -1,8 +1,8 @@
-import type { Config } from '../config.js';
-import { ifnameProblem, macProblem } from '../names.js';
+import type { Config } from '../config/config.js';
+import { ifnameProblem, macProblem } from '../domain/names.js';
 import { desiredFor, type Desired } from '../plan/desired.js';
 import type { ManagedPort, Plan, PortPlan, PortRef } from '../plan/plan.js';
-import type { BridgeRunner } from '../runtime.js';
+import type { BridgeRunner } from '../runtime/runtime.js';
 import type { HostFs } from './fs.js';
 import { lockMatters } from './fdb.js';
 import { observePorts, type PortState } from './observe.js';

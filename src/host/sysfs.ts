@@ -1,4 +1,4 @@
-import { HostError } from '../errors.js';
+import { HostError } from '../runtime/errors.js';
 import { osErrorText, type HostFs } from './fs.js';
 import { brportAttr, netDevice } from './paths.js';
 

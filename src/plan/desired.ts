@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { RunState } from '../domain/types.js';
 
 // What a managed port should look like in the kernel. Learning and unicast flooding are off as soon as the tap

@@ -1,5 +1,5 @@
-import type { Config } from '../config.js';
-import { printable } from '../names.js';
+import type { Config } from '../config/config.js';
+import { printable } from '../domain/names.js';
 import type { Domain, RunState } from '../domain/types.js';
 import type { HostFacts } from './facts.js';
 import { decide } from './policy.js';

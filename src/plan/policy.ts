@@ -1,6 +1,6 @@
-import type { Config } from '../config.js';
-import { quote } from '../names.js';
-import { firstMatch } from './glob.js';
+import type { Config } from '../config/config.js';
+import { quote } from '../domain/names.js';
+import { firstMatch } from '../config/glob.js';
 import type { ResolvedNic } from './resolve.js';
 
 interface Decision {

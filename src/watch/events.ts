@@ -1,4 +1,4 @@
-import type { Monitor, Runtime } from '../runtime.js';
+import type { Monitor, Runtime } from '../runtime/runtime.js';
 
 // A kernel monitor line names a device: "3: vnet0: <...> master br0 ..." for a port's link (joined, left, flags
 // changed), "52:54:00:... dev vnet0 master br0 static" for an entry; "Deleted " may lead either.

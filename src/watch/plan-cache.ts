@@ -1,6 +1,6 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { parseDomain } from '../domain/parse.js';
-import { describe } from '../errors.js';
+import { describe } from '../runtime/errors.js';
 import type { HostFs } from '../host/fs.js';
 import { gatherFacts } from '../host/gather.js';
 import { guestStatusFile } from '../host/paths.js';

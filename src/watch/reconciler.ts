@@ -1,14 +1,14 @@
 import type { PortOutcome } from '../actions/apply.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { HostFs } from '../host/fs.js';
 import type { PortStatus } from '../host/port-status.js';
 import { runningGuestNames } from '../host/guests.js';
-import { renderMetrics, type WatchCounters } from '../metrics.js';
+import { renderMetrics, type WatchCounters } from '../report/metrics.js';
 import { vcpusRun } from '../plan/desired.js';
 import { refuseSharedAcrossGuests, type Plan } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
-import { outcomeLine } from '../actions/report.js';
-import type { BridgeRunner, LogLine } from '../runtime.js';
+import { outcomeLine } from '../report/report.js';
+import type { BridgeRunner, LogLine } from '../runtime/runtime.js';
 import { PlanCache } from './plan-cache.js';
 
 // What one reconcile reports to its caller: lines to log, and whether a port could not be fixed.

@@ -1,13 +1,13 @@
-import type { ConfigResult } from '../config.js';
-import { describe, EXIT } from '../errors.js';
+import type { ConfigResult } from '../config/config.js';
+import { describe, EXIT } from '../runtime/errors.js';
 import { severity } from '../host/commands.js';
 import { osErrorText } from '../host/fs.js';
 import { watchProcesses } from '../host/watchers.js';
 import { RUN_QEMU } from '../host/paths.js';
-import { outcomeLine } from '../actions/report.js';
-import type { LogLine, Runtime } from '../runtime.js';
-import type { Settings } from '../settings.js';
-import { withTimeBound } from '../time-bound.js';
+import { outcomeLine } from '../report/report.js';
+import type { LogLine, Runtime } from '../runtime/runtime.js';
+import type { Settings } from '../config/settings.js';
+import { withTimeBound } from '../runtime/time-bound.js';
 import { watchKernel, watchStatusDir } from './events.js';
 import { Reconciler, type Round } from './reconciler.js';
 

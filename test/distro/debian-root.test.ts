@@ -49,7 +49,7 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
   };
 
   beforeAll(async () => {
-    const built = await execa('sh', [`${SOURCE}hooks/debian/build.sh`], { reject: false });
+    const built = await execa('sh', [`${SOURCE}packaging/debian/build.sh`], { reject: false });
     if (built.exitCode !== 0) throw new Error(`npm run package failed: ${built.stderr}`);
     const { debootstrapMs } = await root.create();
     process.stderr.write(`distro: debootstrap took ${(debootstrapMs / 1000).toFixed(1)} s\n`);

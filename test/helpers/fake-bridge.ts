@@ -1,4 +1,4 @@
-import type { CommandResult } from '../../src/runtime.js';
+import type { CommandResult } from '../../src/runtime/runtime.js';
 
 export interface FakeEntry {
   mac: string;

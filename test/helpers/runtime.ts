@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { rootedFs, type HostFs } from '../../src/host/fs.js';
-import { run } from '../../src/program.js';
-import type { CommandResult, Runtime, SyslogSink, TimedBridge } from '../../src/runtime.js';
+import { run } from '../../src/commands/program.js';
+import type { CommandResult, Runtime, SyslogSink, TimedBridge } from '../../src/runtime/runtime.js';
 
 export interface FakeRun {
   code: number;

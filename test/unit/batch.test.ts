@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/host/batch.js';
-import type { BridgeRunner, CommandResult } from '../../src/runtime.js';
+import type { BridgeRunner, CommandResult } from '../../src/runtime/runtime.js';
 
 const runner = (result: Partial<CommandResult>, calls: string[][] = []): BridgeRunner => async (args, input) => {
   calls.push([...args, input]);

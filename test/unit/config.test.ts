@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkConfig, configOrThrow, parseConfig, readConfig } from '../../src/config.js';
-import { InputError } from '../../src/errors.js';
+import { checkConfig, configOrThrow, parseConfig, readConfig } from '../../src/config/config.js';
+import { InputError } from '../../src/runtime/errors.js';
 
 const SOURCE = '/etc/libvirt/mactable.json';
 
@@ -96,7 +96,7 @@ describe('comments in the config', () => {
   });
 
   it('reads the example config install.sh writes', () => {
-    const example = readFileSync(new URL('../../hooks/mactable.json.example', import.meta.url), 'utf8');
+    const example = readFileSync(new URL('../../packaging/mactable.json.example', import.meta.url), 'utf8');
     expect(parseConfig(example, SOURCE)).toMatchObject({ bridges: [], networks: [], onError: 'fail' });
   });
 });

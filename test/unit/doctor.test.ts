@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandResult } from '../../src/runtime.js';
+import type { CommandResult } from '../../src/runtime/runtime.js';
 import { runFake } from '../helpers/runtime.js';
 import { TempDir } from '../helpers/temp.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ensureEntries, ensureNoEntries, entriesIn, entryOf, readPortViews, staleMacs } from '../../src/host/fdb.js';
-import type { BridgeRunner } from '../../src/runtime.js';
+import type { BridgeRunner } from '../../src/runtime/runtime.js';
 import { FakeBridge } from '../helpers/fake-bridge.js';
 
 const PORT = { mac: '52:54:00:00:00:01', extraMacs: [], tap: 'tap0', bridge: 'br0' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileGlob } from '../../src/plan/glob.js';
+import { compileGlob } from '../../src/config/glob.js';
 
 function matches(pattern: string, name: string): boolean {
   const regex = compileGlob(pattern);

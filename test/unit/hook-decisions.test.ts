@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ACTIONS } from '../../src/hook.js';
+import { ACTIONS } from '../../src/commands/hook.js';
 import { FakeBridge } from '../helpers/fake-bridge.js';
 import { FakeSys } from '../helpers/fake-sys.js';
 import { runFake } from '../helpers/runtime.js';

@@ -7,8 +7,8 @@ import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../../src/doctor/checks.js'
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const installSh = read('install.sh');
 const template = read('hooks/qemu');
-const maintainer = read('hooks/debian/lib.sh');
-const build = read('hooks/debian/build.sh');
+const maintainer = read('packaging/debian/lib.sh');
+const build = read('packaging/debian/build.sh');
 const shellValue = (script: string, name: string) => new RegExp(`^${name}=(?:'([^']*)'|(\\S+))$`, 'mu').exec(script)?.slice(1).find((value) => value !== undefined);
 
 describe('install.sh, hooks/qemu, the package and doctor agree', () => {
@@ -39,7 +39,7 @@ describe('install.sh, hooks/qemu, the package and doctor agree', () => {
     const readsEngines = `sed -n 's/^ *"node": ">=\\([0-9.]*\\)".*/\\1/p' "$SRC/package.json"`;
     expect(installSh).toContain(`MIN_NODE=$(${readsEngines})`);
     expect(build).toContain(`MIN_NODE=$(${readsEngines})`);
-    expect(read('hooks/debian/control')).toContain('Depends: nodejs (>= @MIN_NODE@), iproute2');
+    expect(read('packaging/debian/control')).toContain('Depends: nodejs (>= @MIN_NODE@), iproute2');
   });
 
   it('the hook does nothing when the program it runs is gone', () => {
@@ -49,13 +49,13 @@ describe('install.sh, hooks/qemu, the package and doctor agree', () => {
 });
 
 describe('mactable(8)', () => {
-  const man = read('hooks/mactable.8');
+  const man = read('packaging/mactable.8');
 
-  it.each([...read('src/cli/cli.ts').matchAll(/\.command\('(\w+)/gu)].map((match) => match[1] as string))('names the command %s', (command) => {
+  it.each([...read('src/commands/cli.ts').matchAll(/\.command\('(\w+)/gu)].map((match) => match[1] as string))('names the command %s', (command) => {
     expect(man).toMatch(new RegExp(`^\\.B ${command}\\b`, 'mu'));
   });
 
-  it.each(JSON.parse(/const KEYS = (\[[^\]]+\])/u.exec(read('src/config.ts'))?.[1]?.replaceAll("'", '"') ?? '[]') as string[])('explains the config key %s', (key) => {
+  it.each(JSON.parse(/const KEYS = (\[[^\]]+\])/u.exec(read('src/config/config.ts'))?.[1]?.replaceAll("'", '"') ?? '[]') as string[])('explains the config key %s', (key) => {
     expect(man).toMatch(new RegExp(`^\\.TP\\n\\.B ${key}$`, 'mu'));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ifnameProblem, macProblem, networkNameProblem, portIdProblem, printable, quote } from '../../src/names.js';
+import { ifnameProblem, macProblem, networkNameProblem, portIdProblem, printable, quote } from '../../src/domain/names.js';
 
 describe('interface names follow the kernel (dev_valid_name)', () => {
   it.each([

@@ -28,7 +28,7 @@ describe('review: no shell strings, no eval', () => {
     for (const line of installs) expect(line).toMatch(/-m (0644|0755|"\$3") \$OWNER /u);
     // Root's, but when staging a package (--destdir), where dpkg-deb --root-owner-group makes them root's.
     expect([...script.matchAll(/\bOWNER=('[^']*'|;)/gu)].map((match) => match[1])).toEqual(["'-o root -g root'", ';']);
-    expect(readFileSync(new URL('../../hooks/debian/build.sh', import.meta.url), 'utf8')).toContain('dpkg-deb --root-owner-group');
+    expect(readFileSync(new URL('../../packaging/debian/build.sh', import.meta.url), 'utf8')).toContain('dpkg-deb --root-owner-group');
     expect([...script.matchAll(/put "[^"]+" "[^"]+" (\d+)/gu)].map((match) => match[1])).toEqual(['0644', '0755', '0755', '0644', '0644', '0644', '0644', '0644']);
   });
 });

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/config/config.js';
 import { rootedFs } from '../../src/host/fs.js';
-import { planRunningGuests } from '../../src/running.js';
+import { planRunningGuests } from '../../src/actions/plan-host.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, statusDomain } from '../helpers/xml.js';
 

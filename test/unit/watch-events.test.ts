@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deviceOf } from '../../src/watch/events.js';
-import { renderMetrics } from '../../src/metrics.js';
+import { renderMetrics } from '../../src/report/metrics.js';
 import { runFake } from '../helpers/runtime.js';
 
 // Lines as `bridge monitor fdb link` prints them (iproute2 6.1), and the device the watcher takes from each.

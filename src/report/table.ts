@@ -1,4 +1,4 @@
-import { printable } from '../names.js';
+import { printable } from '../domain/names.js';
 
 // An aligned text table: columns padded to their widest cell, the last column left ragged.
 export function renderTable(header: string[], rows: (string | null)[][]): string {

@@ -1,9 +1,9 @@
-import type { Config } from './config.js';
-import { parseDomain } from './domain/parse.js';
-import type { HostFs } from './host/fs.js';
-import { gatherFacts } from './host/gather.js';
-import { runningGuests } from './host/guests.js';
-import { planDomain, refuseSharedAcrossGuests, type Plan } from './plan/plan.js';
+import type { Config } from '../config/config.js';
+import { parseDomain } from '../domain/parse.js';
+import type { HostFs } from '../host/fs.js';
+import { gatherFacts } from '../host/gather.js';
+import { runningGuests } from '../host/guests.js';
+import { planDomain, refuseSharedAcrossGuests, type Plan } from '../plan/plan.js';
 
 // The plan of each running guest (all, or the named ones), from the daemon's status files.
 export function planRunningGuests(host: HostFs, config: Config, names: string[]): Plan[] {

@@ -1,6 +1,6 @@
-import { InputError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
-import { settingsFrom } from '../settings.js';
+import { InputError } from '../runtime/errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { settingsFrom } from '../config/settings.js';
 import { runWatch } from '../watch/watch.js';
 
 interface WatchArgs {

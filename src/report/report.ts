@@ -1,6 +1,6 @@
-import type { PortOutcome } from './apply.js';
-import { printable } from '../names.js';
-import type { LogLine } from '../runtime.js';
+import type { PortOutcome } from '../actions/apply.js';
+import { printable } from '../domain/names.js';
+import type { LogLine } from '../runtime/runtime.js';
 
 // One line per port, naming guest, tap, bridge and what happened: the same words for stderr and the system log.
 export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): string {

@@ -1,14 +1,14 @@
-import { configOrThrow } from '../config.js';
+import { configOrThrow } from '../config/config.js';
 import type { EntryState } from '../host/fdb.js';
 import { portStatuses, type PortStatus } from '../host/port-status.js';
-import { renderMetrics } from '../metrics.js';
-import { warnings } from '../actions/report.js';
-import { planRunningGuests } from '../running.js';
-import type { Runtime } from '../runtime.js';
-import { settingsFrom } from '../settings.js';
-import { withTimeBound } from '../time-bound.js';
-import { paintRows } from './paint.js';
-import { renderTable, withoutEmpty } from './table.js';
+import { renderMetrics } from '../report/metrics.js';
+import { warnings } from '../report/report.js';
+import { planRunningGuests } from '../actions/plan-host.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { settingsFrom } from '../config/settings.js';
+import { withTimeBound } from '../runtime/time-bound.js';
+import { paintRows } from '../report/paint.js';
+import { renderTable, withoutEmpty } from '../report/table.js';
 
 interface StatusArgs {
   names: string[];

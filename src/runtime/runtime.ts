@@ -1,4 +1,4 @@
-import type { HostFs } from './host/fs.js';
+import type { HostFs } from '../host/fs.js';
 
 // The result of one external command: success and failure in one shape, as data.
 export interface CommandResult {

@@ -1,8 +1,8 @@
 import { readConfig, type ConfigResult } from './config.js';
-import { InputError } from './errors.js';
-import type { HostFs } from './host/fs.js';
-import { DEFAULT_CONFIG } from './host/paths.js';
-import type { Runtime } from './runtime.js';
+import { InputError } from '../runtime/errors.js';
+import type { HostFs } from '../host/fs.js';
+import { DEFAULT_CONFIG } from '../host/paths.js';
+import type { Runtime } from '../runtime/runtime.js';
 
 export interface Settings {
   host: HostFs;

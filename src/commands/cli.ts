@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import pkg from '../../package.json' with { type: 'json' };
-import { InputError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
+import { InputError } from '../runtime/errors.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { doctorCommand } from './doctor-command.js';
 import { planCommand } from './plan-command.js';
 import { repairCommand } from './repair-command.js';

@@ -1,4 +1,4 @@
-# Shared by the maintainer scripts (hooks/debian/build.sh puts it where #MACTABLE_LIB# stands).
+# Shared by the maintainer scripts (packaging/debian/build.sh puts it where #MACTABLE_LIB# stands).
 HOOK=/etc/libvirt/hooks/qemu.d/mactable
 TEMPLATE=/usr/lib/mactable/hooks/qemu
 MARKER='# installed by mactable install.sh'

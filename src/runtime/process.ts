@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from './errors.js';
-import { commandBridge, commandEnv, loggerSyslog, runCommand, type LoadChildProcess } from './host/commands.js';
-import { rootedFs } from './host/fs.js';
+import { commandBridge, commandEnv, loggerSyslog, runCommand, type LoadChildProcess } from '../host/commands.js';
+import { rootedFs } from '../host/fs.js';
 import type { Monitor, Runtime } from './runtime.js';
 
 // Version queries and the like, outside any configured bound.

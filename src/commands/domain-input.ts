@@ -1,6 +1,6 @@
-import { InputError } from './errors.js';
-import { osErrorText } from './host/fs.js';
-import type { Runtime } from './runtime.js';
+import { InputError } from '../runtime/errors.js';
+import { osErrorText } from '../host/fs.js';
+import type { Runtime } from '../runtime/runtime.js';
 
 // The domain XML named on the command line, or stdin for '-' or no name. Returns the text and its name for messages.
 export async function readDomainXml(rt: Runtime, file: string | undefined): Promise<{ xml: string; what: string }> {

@@ -1,12 +1,12 @@
-import { configOrThrow } from '../config.js';
+import { configOrThrow } from '../config/config.js';
 import { parseDomain } from '../domain/parse.js';
 import { gatherFacts } from '../host/gather.js';
 import { planDomain, type Plan } from '../plan/plan.js';
-import { readDomainXml } from '../input.js';
-import { warnings } from '../actions/report.js';
-import type { Runtime } from '../runtime.js';
-import { settingsFrom } from '../settings.js';
-import { renderTable, withoutEmpty } from './table.js';
+import { readDomainXml } from './domain-input.js';
+import { warnings } from '../report/report.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { settingsFrom } from '../config/settings.js';
+import { renderTable, withoutEmpty } from '../report/table.js';
 
 interface PlanArgs {
   file?: string | undefined;

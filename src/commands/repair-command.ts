@@ -1,12 +1,12 @@
-import { configOrThrow } from '../config.js';
-import { InputError } from '../errors.js';
+import { configOrThrow } from '../config/config.js';
+import { InputError } from '../runtime/errors.js';
 import { reconcile } from '../actions/reconcile.js';
-import { outcomeLine, problemLines, syslogLines, warnings } from '../actions/report.js';
+import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { portStatuses } from '../host/port-status.js';
-import { planRunningGuests } from '../running.js';
-import type { LogLine, Runtime } from '../runtime.js';
-import { settingsFrom } from '../settings.js';
-import { withTimeBound } from '../time-bound.js';
+import { planRunningGuests } from '../actions/plan-host.js';
+import type { LogLine, Runtime } from '../runtime/runtime.js';
+import { settingsFrom } from '../config/settings.js';
+import { withTimeBound } from '../runtime/time-bound.js';
 
 interface RepairArgs {
   names: string[];

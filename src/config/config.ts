@@ -1,7 +1,7 @@
-import { InputError } from './errors.js';
-import { osErrorText, type HostFs } from './host/fs.js';
-import { printable } from './names.js';
-import { compileGlob } from './plan/glob.js';
+import { InputError } from '../runtime/errors.js';
+import { osErrorText, type HostFs } from '../host/fs.js';
+import { printable } from '../domain/names.js';
+import { compileGlob } from './glob.js';
 
 export type OnError = 'fail' | 'warn';
 

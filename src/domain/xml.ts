@@ -1,5 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { InputError } from './errors.js';
+import { InputError } from '../runtime/errors.js';
 
 // An element as fast-xml-parser gives it: attributes under '@name', children always as arrays.
 export type XmlNode = { [key: string]: XmlNode[] | string | undefined };

@@ -4,13 +4,13 @@
 set -eu
 umask 022
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-DEB="$SRC/hooks/debian"
+DEB="$SRC/packaging/debian"
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
 VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$SRC/package.json")
 MIN_NODE=$(sed -n 's/^ *"node": ">=\([0-9.]*\)".*/\1/p' "$SRC/package.json")
 [ "$(sed -n '1s/^mactable (\(.*\)) .*/\1/p' "$DEB/changelog")" = "$VERSION" ] ||
-  die "hooks/debian/changelog does not start with version $VERSION (package.json): add an entry"
+  die "packaging/debian/changelog does not start with version $VERSION (package.json): add an entry"
 
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT

@@ -1,17 +1,17 @@
-import { ensurePorts, undoPorts, type PortOutcome } from './actions/apply.js';
-import { DEFAULT_TIMEOUT, type OnError } from './config.js';
-import { parseDomain } from './domain/parse.js';
-import { describe, EXIT, exitCodeOf } from './errors.js';
-import type { HostFs } from './host/fs.js';
-import { gatherFacts } from './host/gather.js';
-import { waiterArg, watchProcesses } from './host/watchers.js';
-import { printable } from './names.js';
-import { desiredFor, pausedWords, vcpusRun } from './plan/desired.js';
-import { managedPorts, planDomain, type Plan } from './plan/plan.js';
-import { outcomeLine, problemLines, syslogLines, warnings } from './actions/report.js';
-import type { Runtime } from './runtime.js';
-import { settingsFrom } from './settings.js';
-import { withTimeBound, type Bounded } from './time-bound.js';
+import { ensurePorts, undoPorts, type PortOutcome } from '../actions/apply.js';
+import { DEFAULT_TIMEOUT, type OnError } from '../config/config.js';
+import { parseDomain } from '../domain/parse.js';
+import { describe, EXIT, exitCodeOf } from '../runtime/errors.js';
+import type { HostFs } from '../host/fs.js';
+import { gatherFacts } from '../host/gather.js';
+import { waiterArg, watchProcesses } from '../host/watchers.js';
+import { printable } from '../domain/names.js';
+import { desiredFor, pausedWords, vcpusRun } from '../plan/desired.js';
+import { managedPorts, planDomain, type Plan } from '../plan/plan.js';
+import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { settingsFrom } from '../config/settings.js';
+import { withTimeBound, type Bounded } from '../runtime/time-bound.js';
 
 // What the qemu hook does per libvirt operation (hooks/qemu lets exactly these through). `strict`: a failure may
 // fail the operation; only on `started`: on reconnect a non-zero exit makes libvirt kill the running guest.

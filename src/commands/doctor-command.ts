@@ -1,10 +1,10 @@
 import { CHECKS, type Check } from '../doctor/checks.js';
-import type { Runtime } from '../runtime.js';
-import { DEFAULT_TIMEOUT } from '../config.js';
-import { settingsFrom } from '../settings.js';
-import { withTimeBound } from '../time-bound.js';
-import { paintRows } from './paint.js';
-import { renderTable } from './table.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { DEFAULT_TIMEOUT } from '../config/config.js';
+import { settingsFrom } from '../config/settings.js';
+import { withTimeBound } from '../runtime/time-bound.js';
+import { paintRows } from '../report/paint.js';
+import { renderTable } from '../report/table.js';
 
 interface DoctorArgs {
   root?: string | undefined;
