@@ -21,7 +21,7 @@ export interface Config {
   found: boolean; // false: no file, every list empty
 }
 
-const KEYS = ['bridges', 'networks', 'onError', 'timeout', 'sticky', 'lockPorts'] as const;
+export const CONFIG_KEYS = ['bridges', 'networks', 'onError', 'timeout', 'sticky', 'lockPorts'] as const;
 export const DEFAULT_TIMEOUT = 10;
 const DEFAULTS = { onError: 'fail', timeout: DEFAULT_TIMEOUT, sticky: false, lockPorts: false } as const;
 const MAX_TIMEOUT = 300;
@@ -44,12 +44,12 @@ export function checkConfig(text: string, source: string): ConfigResult {
     return { problem: `invalid config ${source}: not valid JSON: ${printable((error as Error).message)}`, onError: null };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { problem: `invalid config ${source}: expected a JSON object with keys ${KEYS.join(', ')}`, onError: null };
+    return { problem: `invalid config ${source}: expected a JSON object with keys ${CONFIG_KEYS.join(', ')}`, onError: null };
   }
   const rawConfig = raw as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(rawConfig)) {
-    if (key !== COMMENT && !(KEYS as readonly string[]).includes(key)) problems.push(`${key}: unknown key (known: ${KEYS.join(', ')})`);
+    if (key !== COMMENT && !(CONFIG_KEYS as readonly string[]).includes(key)) problems.push(`${key}: unknown key (known: ${CONFIG_KEYS.join(', ')})`);
   }
   const comment = rawConfig[COMMENT];
   const lines = Array.isArray(comment) ? comment : [comment ?? ''];

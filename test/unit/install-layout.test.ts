@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { CONFIG_KEYS } from '../../src/config/config.js';
 import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../../src/doctor/checks.js';
+import { DIST } from '../helpers/dist.js';
 
 // Paths and the marker are written in install.sh, the hook template and the package's maintainer scripts
 // (shell), and read by doctor (TypeScript): these hold the copies against each other.
@@ -51,11 +54,19 @@ describe('install.sh, hooks/qemu, the package and doctor agree', () => {
 describe('mactable(8)', () => {
   const man = read('packaging/mactable.8');
 
-  it.each([...read('src/commands/cli.ts').matchAll(/\.command\('(\w+)/gu)].map((match) => match[1] as string))('names the command %s', (command) => {
+  // The commands as the program's own --help lists them.
+  const help = execFileSync(process.execPath, [DIST, '--help'], { encoding: 'utf8' });
+  const commands = [...help.matchAll(/^ {2}mactable (\w+)/gmu)].map((match) => match[1] as string);
+
+  it('--help lists the commands', () => {
+    expect(commands).toEqual(['plan', 'status', 'repair', 'watch', 'doctor', 'hook']);
+  });
+
+  it.each(commands)('names the command %s', (command) => {
     expect(man).toMatch(new RegExp(`^\\.B ${command}\\b`, 'mu'));
   });
 
-  it.each(JSON.parse(/const KEYS = (\[[^\]]+\])/u.exec(read('src/config/config.ts'))?.[1]?.replaceAll("'", '"') ?? '[]') as string[])('explains the config key %s', (key) => {
+  it.each(CONFIG_KEYS)('explains the config key %s', (key) => {
     expect(man).toMatch(new RegExp(`^\\.TP\\n\\.B ${key}$`, 'mu'));
   });
 });
