@@ -1,7 +1,7 @@
-import pkg from '../../package.json' with { type: 'json' };
 import type { ConfigResult } from '../config/config.js';
 import { parseNetworkDef } from '../domain/network.js';
 import type { HostFs } from '../host/fs.js';
+import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../host/install-layout.js';
 import { watchProcesses } from '../host/watchers.js';
 import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
@@ -22,13 +22,6 @@ interface DoctorContext {
   bridge: BridgeRunner;
 }
 
-// Where install.sh and the package put the hook, and the line that marks it as ours (test/unit/install-layout.test.ts
-// holds these against install.sh, hooks/qemu and the package's maintainer scripts).
-export const HOOKS = '/etc/libvirt/hooks';
-export const HOOK_PATHS = [`${HOOKS}/qemu.d/mactable`, `${HOOKS}/qemu`];
-export const MARKER = '# installed by mactable install.sh';
-// The oldest Node.js mactable runs on: package.json's engines (">=18.19"), which install.sh and the package read too.
-export const MIN_NODE = pkg.engines.node.replace(/^>=/u, '');
 const DAEMON_PIDS = ['/run/libvirtd.pid', '/run/virtqemud.pid', '/run/libvirt/virtqemud.pid'];
 
 const ok = (check: string, detail: string): Check => ({ check, status: 'ok', detail, fix: null });

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Numbered test frames for the migration suite: a sender at a fixed rate, and a counter of the frames each
+interface of a network namespace transmits.
+
+  frames.py send IFACE DST_MAC RATE   send until SIGTERM; prints the number of frames sent
+  frames.py count                     until SIGTERM; prints {"IFACE": [seq, ...]} of frames sent out of each
+
+The counter's socket is bound to no interface, so it sees taps that appear later (a migration's destination);
+only an ETH_P_ALL packet socket is shown outgoing frames (PACKET_OUTGOING).
+"""
+import json
+import signal
+import socket
+import struct
+import sys
+import time
+
+ETHERTYPE = 0x88B5  # IEEE local experimental
+MAGIC = b"MTSQ"
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+stop = False
+
+
+def on_term(_signum, _frame):
+    global stop
+    stop = True
+
+
+signal.signal(signal.SIGTERM, on_term)
+signal.signal(signal.SIGINT, on_term)
+
+
+def mac_bytes(text):
+    return bytes(int(part, 16) for part in text.split(":"))
+
+
+def send(iface, dst, rate):
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind((iface, 0))
+    src = sock.getsockname()[4]  # the interface's own MAC
+    header = mac_bytes(dst) + src + struct.pack("!H", ETHERTYPE) + MAGIC
+    start = time.monotonic()
+    seq = 0
+    while not stop:
+        # Paced by the clock, not by sleeps added up: a late wake-up sends the frames it owes.
+        due = start + seq / rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+            continue
+        sock.send(header + struct.pack("!I", seq) + bytes(40))
+        seq += 1
+    print(seq, flush=True)
+
+
+def count():
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.settimeout(0.2)
+    seen = {}
+    print("ready", file=sys.stderr, flush=True)
+    while not stop:
+        try:
+            data, address = sock.recvfrom(2048)
+        except (socket.timeout, InterruptedError):
+            continue
+        ifname, _proto, pkttype = address[0], address[1], address[2]
+        if pkttype != PACKET_OUTGOING or len(data) < 22 or data[12:14] != b"\x88\xb5" or data[14:18] != MAGIC:
+            continue
+        seen.setdefault(ifname, []).append(struct.unpack("!I", data[18:22])[0])
+    print(json.dumps(seen), flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["send"] and len(sys.argv) == 5:
+        send(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif sys.argv[1:] == ["count"]:
+        count()
+    else:
+        sys.exit(__doc__)
