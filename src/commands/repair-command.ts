@@ -3,7 +3,7 @@ import { InputError } from '../runtime/errors.js';
 import { reconcile } from '../actions/reconcile.js';
 import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { portStatuses } from '../host/port-status.js';
-import { planRunningGuests } from '../actions/plan-host.js';
+import { guestsInScope } from '../actions/plan-host.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
@@ -23,8 +23,7 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
   const bounded = withTimeBound(rt, config.timeout);
-  const plans = planRunningGuests(settings.host, config, args.names);
-  const problems = plans.flatMap((plan) => plan.problems);
+  const { plans, problems, unreadable } = guestsInScope(settings.host, config, args.names);
   rt.stderr(warnings(problems));
   // The plan's problems, and the changes and failures, go to the system log through one `logger`.
   const log = async (lines: LogLine[]) => {
@@ -44,5 +43,5 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
     else rt.stdout(`${outcomeLine(guest, outcome, 'nothing to change')}\n`);
   }
   await log(fixed.flatMap(({ guest, outcome }) => syslogLines(guest, [outcome], '', 'err', 'repair')));
-  return fixed.some(({ outcome }) => outcome.failure !== null) ? 1 : 0;
+  return unreadable || fixed.some(({ outcome }) => outcome.failure !== null) ? 1 : 0;
 }

@@ -3,7 +3,7 @@ import type { EntryState } from '../host/fdb.js';
 import { portStatuses, type PortStatus } from '../host/port-status.js';
 import { renderMetrics } from '../report/metrics.js';
 import { warnings } from '../report/report.js';
-import { planRunningGuests } from '../actions/plan-host.js';
+import { guestsInScope } from '../actions/plan-host.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
@@ -17,14 +17,13 @@ interface StatusArgs {
   format: 'text' | 'json' | 'prometheus';
 }
 
-// `mactable status`: exit 0 when nothing drifts, 1 when something does.
+// `mactable status`: exit 0 when nothing drifts, 1 when something does (or a guest's status file cannot be used).
 export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<number> {
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
-  const plans = planRunningGuests(settings.host, config, args.names);
+  const { plans, problems, unreadable } = guestsInScope(settings.host, config, args.names);
   const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config);
-  const drifting = statuses.some((status) => status.verdict === 'drift');
-  const problems = plans.flatMap((plan) => plan.problems);
+  const drifting = statuses.some((status) => status.verdict === 'drift') || unreadable;
   rt.stderr(warnings(problems));
   if (args.format === 'prometheus') rt.stdout(renderMetrics(statuses, null));
   else rt.stdout(args.format === 'json' ? `${JSON.stringify(statusJson(statuses, drifting, problems))}\n` : `${statusText(statuses, await rt.stdoutIsTTY())}\n`);

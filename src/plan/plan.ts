@@ -53,43 +53,54 @@ export function planDomain(domain: Domain, facts: HostFacts, config: Config): Pl
     const { mac, tap, bridge, network, type, tapManaged } = resolved;
     return { mac, extraMacs: manage ? (choice?.extraMacs ?? []) : [], tap, bridge, network, type, tapManaged, manage, reason };
   });
-  const shared = refuseShared(ports.map((port) => ({ guest: domain.name, port }))).get(domain.name) ?? [];
-  const problems = [...choices.problems, ...shared].map((problem) => `${printable(domain.name)}: ${problem}`);
-  return { domain: domain.name, run: domain.run ?? facts.run, ports, problems };
+  const { shared, problems } = refuseShared([{ guest: domain.name, ports }]);
+  return {
+    domain: domain.name,
+    run: domain.run ?? facts.run,
+    ports: withoutShared(ports, shared),
+    problems: [...choices.problems.map((problem) => `${printable(domain.name)}: ${problem}`), ...(problems.get(domain.name) ?? [])],
+  };
 }
 
 // An extra MAC that two managed ports of one bridge want (as an extra or as their own) is taken off every port
 // that has it as an extra: a static entry sits on one port, and the last one written would silently win. Every
 // guest that wants it gets the problem; the ports are named with their guests when more than one is involved.
-function refuseShared(ports: { guest: string; port: PortPlan }[]): Map<string, string[]> {
+// Returns the refused `${bridge} ${mac}` keys and each guest's problems; changes nothing.
+function refuseShared(guests: { guest: string; ports: PortPlan[] }[]): { shared: Set<string>; problems: Map<string, string[]> } {
   const wanting = new Map<string, { guest: string; tap: string }[]>(); // `${bridge} ${mac}` → who wants it
-  for (const { guest, port } of ports) {
-    if (!port.manage) continue;
-    for (const mac of macsOf(port as ManagedPort)) {
-      const key = `${port.bridge} ${mac}`;
-      wanting.set(key, [...(wanting.get(key) ?? []), { guest, tap: port.tap as string }]);
+  for (const { guest, ports } of guests) {
+    for (const port of ports.filter((candidate): candidate is ManagedPort => candidate.manage)) {
+      for (const mac of macsOf(port)) {
+        const key = `${port.bridge} ${mac}`;
+        wanting.set(key, [...(wanting.get(key) ?? []), { guest, tap: port.tap }]);
+      }
     }
   }
+  const shared = new Set<string>();
   const problems = new Map<string, Set<string>>();
-  for (const { port } of ports) {
-    const shared = port.extraMacs.filter((mac) => (wanting.get(`${port.bridge} ${mac}`) ?? []).length > 1);
-    for (const mac of shared) {
-      const wanters = wanting.get(`${port.bridge} ${mac}`) as { guest: string; tap: string }[];
-      const guests = new Set(wanters.map(({ guest }) => guest));
-      const who = wanters.map(({ guest, tap }) => (guests.size > 1 ? `${printable(guest)}/${tap}` : tap)).join(', ');
+  for (const port of guests.flatMap(({ ports }) => ports)) {
+    for (const mac of port.extraMacs) {
+      const key = `${port.bridge} ${mac}`;
+      const wanters = wanting.get(key) ?? [];
+      if (wanters.length < 2) continue;
+      shared.add(key);
+      const names = new Set(wanters.map(({ guest }) => guest));
+      const who = wanters.map(({ guest, tap }) => (names.size > 1 ? `${printable(guest)}/${tap}` : tap)).join(', ');
       const problem = `extra MAC ${mac} refused on bridge ${port.bridge}: ports ${who} all want it, and a MAC can have a static entry on one port only`;
-      for (const guest of guests) problems.set(guest, (problems.get(guest) ?? new Set()).add(problem));
+      for (const guest of names) problems.set(guest, (problems.get(guest) ?? new Set()).add(`${printable(guest)}: ${problem}`));
     }
-    port.extraMacs = port.extraMacs.filter((mac) => !shared.includes(mac));
   }
-  return new Map([...problems].map(([guest, set]) => [guest, [...set]]));
+  return { shared, problems: new Map([...problems].map(([guest, set]) => [guest, [...set]])) };
 }
 
+const withoutShared = (ports: PortPlan[], shared: Set<string>): PortPlan[] =>
+  ports.map((port) => ({ ...port, extraMacs: port.extraMacs.filter((mac) => !shared.has(`${port.bridge} ${mac}`)) }));
+
 // The same rule across guests, for the commands that see every running guest (status, repair, the watcher):
-// within one guest planDomain has applied it already.
-export function refuseSharedAcrossGuests(plans: Plan[]): void {
-  const problems = refuseShared(plans.flatMap((plan) => plan.ports.map((port) => ({ guest: plan.domain, port }))));
-  for (const plan of plans) plan.problems.push(...(problems.get(plan.domain) ?? []).map((problem) => `${printable(plan.domain)}: ${problem}`));
+// within one guest planDomain has applied it already. New plans; the given ones are left as they are.
+export function refuseSharedAcrossGuests(plans: Plan[]): Plan[] {
+  const { shared, problems } = refuseShared(plans.map((plan) => ({ guest: plan.domain, ports: plan.ports })));
+  return plans.map((plan) => ({ ...plan, ports: withoutShared(plan.ports, shared), problems: [...plan.problems, ...(problems.get(plan.domain) ?? [])] }));
 }
 
 export function managedPorts(plan: Plan): ManagedPort[] {

@@ -2,14 +2,12 @@ import type { PortOutcome } from '../actions/apply.js';
 import type { Config } from '../config/config.js';
 import type { HostFs } from '../host/fs.js';
 import type { PortStatus } from '../host/port-status.js';
-import { runningGuestNames } from '../host/guests.js';
 import { renderMetrics, type WatchCounters } from '../report/metrics.js';
 import { vcpusRun } from '../plan/desired.js';
-import { refuseSharedAcrossGuests, type Plan } from '../plan/plan.js';
+import { ParseCache, planHost } from '../actions/plan-host.js';
 import { reconcile } from '../actions/reconcile.js';
 import { outcomeLine } from '../report/report.js';
 import type { BridgeRunner, LogLine } from '../runtime/runtime.js';
-import { PlanCache } from './plan-cache.js';
 
 // What one reconcile reports to its caller: lines to log, and whether a port could not be fixed.
 export interface Round {
@@ -23,7 +21,7 @@ export interface Round {
 // to guests), the problems already logged (a port that cannot be fixed is logged when its problem changes, not at
 // every event), and the counters. Each reconcile still reads the whole desired and actual state of its guests.
 export class Reconciler {
-  private readonly plans = new PlanCache();
+  private readonly parsed = new ParseCache();
   private readonly statuses = new Map<string, PortStatus[]>();
   private readonly logged = new Map<string, string>(); // guest/tap or guest → the problem last logged
   private readonly failing = new Map<string, { count: number; at: number }>(); // guests whose last reconciles left a port unfixed
@@ -39,18 +37,11 @@ export class Reconciler {
   // cached parses: cheap) so that an extra MAC two guests claim is refused the same way whichever one is dirty.
   async run(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number): Promise<Round> {
     const started = now();
-    const running = runningGuestNames(host);
-    for (const gone of [...this.statuses.keys()].filter((name) => !running.includes(name))) this.forget(gone);
+    const { plans: all, unreadable } = planHost(host, config, this.parsed);
+    const planned = new Set([...all.map((plan) => plan.domain), ...unreadable.keys()]);
+    for (const gone of [...this.statuses.keys()].filter((name) => !planned.has(name))) this.forget(gone);
     const lines: LogLine[] = [];
-    const all: Plan[] = [];
-    for (const name of running) {
-      const plan = this.plans.plan(host, config, name);
-      if (plan === null) this.forget(name);
-      else if (typeof plan === 'string') {
-        if (guests === null || guests.includes(name)) this.note(lines, name, `${name}: ${plan}`);
-      } else all.push(plan);
-    }
-    refuseSharedAcrossGuests(all);
+    for (const [name, problem] of unreadable) if (guests === null || guests.includes(name)) this.note(lines, name, `${name}: ${problem}`);
     const plans = guests === null ? all : all.filter((plan) => guests.includes(plan.domain));
     const { statuses, fixed } = await reconcile(host, bridge, plans, config);
     for (const plan of plans) {
