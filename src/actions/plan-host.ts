@@ -14,3 +14,16 @@ export function planRunningGuests(host: HostFs, config: Config, names: string[])
   refuseSharedAcrossGuests(plans);
   return plans;
 }
+
+// Every running guest's plan, for the rule that an entry on a running managed guest's tap is never deleted: `all`
+// when the caller has them all, else read when first asked; null when they cannot all be read (nothing is deleted).
+export function everyGuest(host: HostFs, config: Config, all: Plan[] | null): () => Plan[] | null {
+  return () => {
+    if (all !== null) return all;
+    try {
+      return planRunningGuests(host, config, []);
+    } catch {
+      return null;
+    }
+  };
+}

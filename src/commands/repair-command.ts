@@ -3,7 +3,7 @@ import { InputError } from '../runtime/errors.js';
 import { reconcile } from '../actions/reconcile.js';
 import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { portStatuses } from '../host/port-status.js';
-import { planRunningGuests } from '../actions/plan-host.js';
+import { everyGuest, planRunningGuests } from '../actions/plan-host.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
@@ -31,14 +31,15 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
     const problem = await bounded.syslog([...problemLines(problems, 'repair'), ...lines]);
     if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
   };
+  const everyone = everyGuest(settings.host, config, args.names.length === 0 ? plans : null);
   if (args.dryRun) {
-    for (const { guest, port, drift } of await portStatuses(settings.host, bounded.bridge, plans, config)) {
+    for (const { guest, port, drift } of await portStatuses(settings.host, bounded.bridge, plans, config, everyone)) {
       if (drift.length > 0) rt.stdout(`${guest}: ${port.tap} on ${port.bridge}: would repair: ${drift.join(', ')}\n`);
     }
     await log([]);
     return 0;
   }
-  const { fixed } = await reconcile(settings.host, bounded.bridge, plans, config);
+  const { fixed } = await reconcile(settings.host, bounded.bridge, plans, config, everyone);
   for (const { guest, outcome } of fixed) {
     if (outcome.failure !== null) rt.stderr(`mactable: ${outcomeLine(guest, outcome, '')}\n`);
     else rt.stdout(`${outcomeLine(guest, outcome, 'nothing to change')}\n`);

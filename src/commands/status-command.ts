@@ -3,7 +3,7 @@ import type { EntryState } from '../host/fdb.js';
 import { portStatuses, type PortStatus } from '../host/port-status.js';
 import { renderMetrics } from '../report/metrics.js';
 import { warnings } from '../report/report.js';
-import { planRunningGuests } from '../actions/plan-host.js';
+import { everyGuest, planRunningGuests } from '../actions/plan-host.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
@@ -22,7 +22,7 @@ export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<numb
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
   const plans = planRunningGuests(settings.host, config, args.names);
-  const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config);
+  const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config, everyGuest(settings.host, config, args.names.length === 0 ? plans : null));
   const drifting = statuses.some((status) => status.verdict === 'drift');
   const problems = plans.flatMap((plan) => plan.problems);
   rt.stderr(warnings(problems));
@@ -31,14 +31,14 @@ export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<numb
   return drifting ? 1 : 0;
 }
 
-// The documented JSON: {"drift": bool, "problems", "ports": [{guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, state}]}.
+// The documented JSON: {"drift": bool, "problems", "ports": [{guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state}]}.
 function statusJson(statuses: PortStatus[], drifting: boolean, problems: string[]) {
   return {
     drift: drifting,
     problems,
-    ports: statuses.map(({ guest, port, state, verdict, drift }) => {
+    ports: statuses.map(({ guest, port, state, verdict, drift, note }) => {
       const { mac, extraMacs, tap, bridge, network, type, manage, reason } = port;
-      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, state };
+      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state };
     }),
   };
 }
@@ -52,7 +52,7 @@ const VERDICT_COLOURS = { ok: 'green', drift: 'red', unmanaged: 'dim' } as const
 
 function statusText(statuses: PortStatus[], colour: boolean): string {
   if (statuses.length === 0) return 'no running guest has a NIC';
-  const rows = statuses.map(({ guest, port, state, verdict, drift }) => [
+  const rows = statuses.map(({ guest, port, state, verdict, drift, note }) => [
     guest,
     port.tap,
     port.mac,
@@ -61,7 +61,7 @@ function statusText(statuses: PortStatus[], colour: boolean): string {
     onOff(state?.flood),
     state ? entryWords(state.entry) : null,
     state?.extraEntries.map(({ mac, entry }) => `${mac}=${entryWords(entry)}`).join(' ') || null,
-    verdict === 'drift' ? `drift: ${drift.join(', ')}` : verdict,
+    [verdict === 'drift' ? `drift: ${drift.join(', ')}` : verdict, note].filter((part) => part !== null).join('; '),
     port.reason,
   ]);
   const table = renderTable(...withoutEmpty('EXTRA', ['GUEST', 'TAP', 'MAC', 'BRIDGE', 'LEARNING', 'FLOOD', 'ENTRY', 'EXTRA', 'VERDICT', 'WHY'], rows));
