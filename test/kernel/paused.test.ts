@@ -162,6 +162,18 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
       expect(await staticFor(OTHER)).toEqual(['up0']);
     });
 
+    it('sticky: true: the sticky entry (which no frame moves) is deleted within 1 s of the pause by the watcher, the port as libvirt made it', async () => {
+      const sticky = temp.json('sticky.json', { bridges: ['br0'], sticky: true });
+      status('running', 'booted');
+      watcher = Watcher.inNetns(ns.name, ['--root', root, '--config', sticky]);
+      const stickyOnTap = async () => (await ns.staticEntries('br0')).some((entry) => entry.mac === MAC && entry.ifname === 'tap0' && (entry.flags ?? []).includes('sticky'));
+      expect(await eventually(stickyOnTap, 5)).toBe(true);
+      await fromUplink();
+      expect(await stickyOnTap()).toBe(true);
+      status('paused', 'migration');
+      expect(await eventually(async () => (await staticFor(MAC)).length === 0 && asLibvirtMadeIt(), 1)).toBe(true);
+    });
+
     it('the waiter ends when its guest stops instead', async () => {
       status('paused', 'starting up');
       expect((await hook('started')).code).toBe(0);
