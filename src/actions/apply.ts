@@ -3,6 +3,7 @@ import { ensureEntries, ensureNoEntries, type FdbOutcome } from '../host/fdb.js'
 import type { HostFs } from '../host/fs.js';
 import { masterOf, portProblem } from '../host/port-checks.js';
 import { netDevice } from '../host/paths.js';
+import { ensureStraysGone, type Placed } from '../host/strays.js';
 import { ensurePortFlag, FLAG_WORDS, type PortFlag } from '../host/sysfs.js';
 import type { Desired } from '../plan/desired.js';
 import type { ManagedPort } from '../plan/plan.js';
@@ -17,12 +18,14 @@ export interface PortOutcome {
   note: string | null;
 }
 
-// A port, the state it should reach, and the static entries on it that nobody wants: only reconcile knows them,
-// from the state it observed (the hook does not look first: its one batch decides every command up front).
+// A port, the state it should reach, the static entries on it that nobody wants and those for its MACs on other
+// ports while its guest is paused: only reconcile knows them, from the state it observed (the hook does not look
+// first: its one batch decides every command up front).
 interface PortWork {
   port: ManagedPort;
   want: Desired;
   stale?: string[];
+  strays?: Placed[];
 }
 
 const FLAGS: PortFlag[] = ['learning', 'unicast_flood'];
@@ -63,8 +66,8 @@ function stillThere(host: HostFs, { bridge, tap }: ManagedPort): boolean {
 
 const untouched = (port: ManagedPort): PortOutcome => ({ port, changes: [], failure: null, note: null });
 
-// Bring every port to its desired state: checks, learning and unicast flooding off through sysfs, then the
-// entries through a single `bridge` process (and the locks once their entries are verified). Never throws past
+// Bring every port to its desired state: checks, learning and unicast flooding through sysfs, then the entries
+// through a single `bridge` process (and the locks once their entries are verified, the strays in one more). Never throws past
 // a port. With `rollback` (the operation must not fail, so the guest keeps running), a port that failed part-way
 // is put back as libvirt made it, so unicast still reaches the guest by flooding.
 export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: PortWork[], rollback: boolean): Promise<PortOutcome[]> {
@@ -72,7 +75,7 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
   const ready = outcomes.flatMap((outcome, i) => {
     const fine = step(outcome, () => {
       outcome.failure = portProblem(host, outcome.port.bridge, outcome.port.tap);
-      if (outcome.failure === null) ensureFlags(host, outcome, false);
+      if (outcome.failure === null) ensureFlags(host, outcome, (work[i] as PortWork).want.learning);
     });
     return fine ? [{ outcome, work: work[i] as PortWork }] : [];
   });
@@ -81,6 +84,10 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
       ready.map(({ outcome }) => outcome),
       await ensureEntries(bridge, ready.map(({ work: { port, want, stale = [] } }) => ({ port, want, stale }))),
     );
+    const straying = ready.filter(({ outcome, work: { strays = [] } }) => outcome.failure === null && strays.length > 0);
+    const gone = await ensureStraysGone(bridge, straying.flatMap(({ work: { strays = [] } }) => strays));
+    let next = 0;
+    for (const { outcome, work: { strays = [] } } of straying) record(strays.map(() => outcome), gone.slice(next, (next += strays.length)));
   }
   if (!rollback) return outcomes;
   // Only a port still on its bridge can be put back; one whose check cannot even be made is left as it is.

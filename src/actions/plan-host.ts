@@ -65,12 +65,24 @@ export function planHost(host: HostFs, config: Config, cache = new ParseCache())
 
 // What status and repair look at: every running guest, or the named ones (planned with all the others), with the
 // plans' problems and those of unusable status files; `unreadable` when a guest in scope could not be planned.
-export function guestsInScope(host: HostFs, config: Config, names: string[]): { plans: Plan[]; problems: string[]; unreadable: boolean } {
+// `everyone`: every running guest's plan, for the rule that an entry on a running managed guest's tap is never
+// deleted; null when a status file cannot be used (then nothing is deleted).
+export function guestsInScope(
+  host: HostFs,
+  config: Config,
+  names: string[],
+): { plans: Plan[]; problems: string[]; unreadable: boolean; everyone: Plan[] | null } {
   const planned = planHost(host, config);
   const plans = names.length > 0 ? namedPlans(planned, names) : planned.plans;
   const unreadable = names.length > 0 ? [] : [...planned.unreadable.values()];
-  return { plans, problems: [...plans.flatMap((plan) => plan.problems), ...unreadable], unreadable: unreadable.length > 0 };
+  return { plans, problems: [...plans.flatMap((plan) => plan.problems), ...unreadable], unreadable: unreadable.length > 0, everyone: everyonePlanned(planned) };
 }
+
+// Every running guest's plan, or null when one of their status files cannot be used.
+export const everyonePlanned = ({ plans, unreadable }: HostPlan): Plan[] | null => (unreadable.size > 0 ? null : plans);
+
+// The same, read only when first asked (the hook at release needs it only when it found an entry to delete).
+export const everyGuest = (host: HostFs, config: Config) => (): Plan[] | null => everyonePlanned(planHost(host, config));
 
 // The plans of the named guests, which must be running with a usable status file.
 function namedPlans({ plans, unreadable }: HostPlan, names: string[]): Plan[] {

@@ -14,10 +14,10 @@ interface Reconciled {
 // Observe, compare with the plan, fix the difference: `repair` and the watcher. Ports that are right are not
 // written to; the drifted ones of every guest go through one `ensurePorts`, with a failed port put back as
 // libvirt made it (these run beside a running guest).
-export async function reconcile(host: HostFs, bridge: BridgeRunner, plans: Plan[], config: Config): Promise<Reconciled> {
-  const statuses = await portStatuses(host, bridge, plans, config);
+export async function reconcile(host: HostFs, bridge: BridgeRunner, plans: Plan[], config: Config, everyone: Plan[] | null): Promise<Reconciled> {
+  const statuses = await portStatuses(host, bridge, plans, config, everyone);
   const drifted = statuses.filter((status) => status.verdict === 'drift');
   if (drifted.length === 0) return { statuses, fixed: [] };
-  const outcomes = await ensurePorts(host, bridge, drifted.map(({ port, want, state }) => ({ port: port as ManagedPort, want, stale: state?.stale ?? [] })), true);
+  const outcomes = await ensurePorts(host, bridge, drifted.map(({ port, want, state }) => ({ port: port as ManagedPort, want, stale: state?.stale ?? [], strays: state?.strays ?? [] })), true);
   return { statuses, fixed: outcomes.map((outcome, i) => ({ guest: (drifted[i] as PortStatus).guest, outcome })) };
 }

@@ -7,9 +7,12 @@ import { gatherFacts } from '../host/gather.js';
 import { waiterArg, watchProcesses } from '../host/watchers.js';
 import { printable } from '../domain/names.js';
 import { desiredFor, pausedWords, vcpusRun } from '../plan/desired.js';
-import { managedPorts, planDomain, type Plan } from '../plan/plan.js';
+import { managedPorts, planDomain, type ManagedPort, type Plan } from '../plan/plan.js';
+import { removeLeftEntries } from '../actions/strays.js';
+import { everyGuest } from '../actions/plan-host.js';
+import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
+import type { Config } from '../config/config.js';
 import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
-import type { Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound, type Bounded } from '../runtime/time-bound.js';
 
@@ -80,14 +83,12 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     const domain = parseDomain(await bounded.readStdin(), 'stdin');
     const plan = planDomain(domain, gatherFacts(domain, settings.host), config.config);
     rt.stderr(warnings(plan.problems));
-    const ports = action.undo ? managedPorts(plan).filter((port) => !port.tapManaged) : managedPorts(plan);
-    const want = desiredFor(plan.run, config.config);
-    const outcomes =
-      ports.length === 0
+    const managed = managedPorts(plan);
+    const outcomes = action.undo
+      ? await leave(settings.host, bounded.bridge, managed, config.config)
+      : managed.length === 0
         ? []
-        : action.undo
-          ? await undoPorts(settings.host, bounded.bridge, ports)
-          : await ensurePorts(settings.host, bounded.bridge, ports.map((port) => ({ port, want })), warnOnly());
+        : await ensurePorts(settings.host, bounded.bridge, managed.map((port) => ({ port, want: desiredFor(plan.run, port, config.config) })), warnOnly());
     if (outcomes.length > 0 && !action.undo && !vcpusRun(plan.run)) notePaused(plan, outcomes, await leaveWaiter(rt, settings.host, domain.name));
     await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly(), plan.problems);
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
@@ -95,6 +96,15 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     await say(describe(error));
     return warnOnly() ? EXIT.ok : exitCodeOf(error);
   }
+}
+
+// The guest is gone (`release`): taps that outlive it (managed='no') put back as libvirt made them, and static
+// entries for its MACs that learning moved to another port of its bridge before its tap went (the destination's
+// announce after a migration) deleted.
+async function leave(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[], config: Config): Promise<PortOutcome[]> {
+  const undone = await undoPorts(host, bridge, ports.filter((port) => !port.tapManaged));
+  const left = await removeLeftEntries(bridge, ports, everyGuest(host, config));
+  return [...undone, ...left];
 }
 
 // Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run, unless a
@@ -109,10 +119,11 @@ async function leaveWaiter(rt: Runtime, host: HostFs, guest: string): Promise<st
   }
 }
 
-// A paused guest (incoming migration, start --paused) gets its flags only; the entry follows when its vCPUs run.
+// A paused guest (incoming migration, start --paused) keeps its port as libvirt made it, so the bridge learns its
+// place from its announce; the waiter or the watcher makes the port mactable's when its vCPUs run.
 function notePaused(plan: Plan, outcomes: PortOutcome[], noWaiter: string | null): void {
   for (const outcome of outcomes) {
-    if (outcome.failure === null) outcome.note = `no static entry while the guest is ${pausedWords(plan.run)}: ${noWaiter ?? 'it is added when the guest runs'}`;
+    if (outcome.failure === null) outcome.note = `as libvirt made it while the guest is ${pausedWords(plan.run)}: ${noWaiter ?? 'mactable takes it when the vCPUs run'}`;
   }
 }
 

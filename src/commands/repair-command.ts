@@ -23,7 +23,7 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
   const bounded = withTimeBound(rt, config.timeout);
-  const { plans, problems, unreadable } = guestsInScope(settings.host, config, args.names);
+  const { plans, problems, unreadable, everyone } = guestsInScope(settings.host, config, args.names);
   rt.stderr(warnings(problems));
   // The plan's problems, and the changes and failures, go to the system log through one `logger`.
   const log = async (lines: LogLine[]) => {
@@ -31,13 +31,13 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
     if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
   };
   if (args.dryRun) {
-    for (const { guest, port, drift } of await portStatuses(settings.host, bounded.bridge, plans, config)) {
+    for (const { guest, port, drift } of await portStatuses(settings.host, bounded.bridge, plans, config, everyone)) {
       if (drift.length > 0) rt.stdout(`${guest}: ${port.tap} on ${port.bridge}: would repair: ${drift.join(', ')}\n`);
     }
     await log([]);
     return 0;
   }
-  const { fixed } = await reconcile(settings.host, bounded.bridge, plans, config);
+  const { fixed } = await reconcile(settings.host, bounded.bridge, plans, config, everyone);
   for (const { guest, outcome } of fixed) {
     if (outcome.failure !== null) rt.stderr(`mactable: ${outcomeLine(guest, outcome, '')}\n`);
     else rt.stdout(`${outcomeLine(guest, outcome, 'nothing to change')}\n`);

@@ -21,8 +21,8 @@ interface StatusArgs {
 export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<number> {
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
-  const { plans, problems, unreadable } = guestsInScope(settings.host, config, args.names);
-  const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config);
+  const { plans, problems, unreadable, everyone } = guestsInScope(settings.host, config, args.names);
+  const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config, everyone);
   const drifting = statuses.some((status) => status.verdict === 'drift') || unreadable;
   rt.stderr(warnings(problems));
   if (args.format === 'prometheus') rt.stdout(renderMetrics(statuses, null));
@@ -30,14 +30,14 @@ export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<numb
   return drifting ? 1 : 0;
 }
 
-// The documented JSON: {"drift": bool, "problems", "ports": [{guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, state}]}.
+// The documented JSON: {"drift": bool, "problems", "ports": [{guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state}]}.
 function statusJson(statuses: PortStatus[], drifting: boolean, problems: string[]) {
   return {
     drift: drifting,
     problems,
-    ports: statuses.map(({ guest, port, state, verdict, drift }) => {
+    ports: statuses.map(({ guest, port, state, verdict, drift, note }) => {
       const { mac, extraMacs, tap, bridge, network, type, manage, reason } = port;
-      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, state };
+      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state };
     }),
   };
 }
@@ -51,7 +51,7 @@ const VERDICT_COLOURS = { ok: 'green', drift: 'red', unmanaged: 'dim' } as const
 
 function statusText(statuses: PortStatus[], colour: boolean): string {
   if (statuses.length === 0) return 'no running guest has a NIC';
-  const rows = statuses.map(({ guest, port, state, verdict, drift }) => [
+  const rows = statuses.map(({ guest, port, state, verdict, drift, note }) => [
     guest,
     port.tap,
     port.mac,
@@ -60,7 +60,7 @@ function statusText(statuses: PortStatus[], colour: boolean): string {
     onOff(state?.flood),
     state ? entryWords(state.entry) : null,
     state?.extraEntries.map(({ mac, entry }) => `${mac}=${entryWords(entry)}`).join(' ') || null,
-    verdict === 'drift' ? `drift: ${drift.join(', ')}` : verdict,
+    [verdict === 'drift' ? `drift: ${drift.join(', ')}` : verdict, note].filter((part) => part !== null).join('; '),
     port.reason,
   ]);
   const table = renderTable(...withoutEmpty('EXTRA', ['GUEST', 'TAP', 'MAC', 'BRIDGE', 'LEARNING', 'FLOOD', 'ENTRY', 'EXTRA', 'VERDICT', 'WHY'], rows));

@@ -181,5 +181,5 @@ async function ensureLocked(bridge: BridgeRunner, ports: PortRef[], outcomes: Fd
 
 // Make each port's entries absent and the port unlocked (undo), in one `bridge` process. Already so is fine.
 export function ensureNoEntries(bridge: BridgeRunner, ports: PortRef[]): Promise<FdbOutcome[]> {
-  return ensureEntries(bridge, ports.map((port) => ({ port, want: { entry: false, sticky: false, lock: false }, stale: [] })));
+  return ensureEntries(bridge, ports.map((port) => ({ port, want: { learning: true, entry: false, sticky: false, lock: false }, stale: [] })));
 }

@@ -4,6 +4,7 @@ import { entryOf, readPortViews, staleMacs, type EntryState } from './fdb.js';
 import type { HostFs } from './fs.js';
 import { masterOf } from './port-checks.js';
 import { netDevice } from './paths.js';
+import type { Placed } from './strays.js';
 import { readPortFlag } from './sysfs.js';
 
 // What the kernel says about one guest port right now.
@@ -16,6 +17,7 @@ export interface PortState {
   entry: EntryState | null; // the guest MAC's entry on the tap, if any
   extraEntries: { mac: string; entry: EntryState | null }[]; // each extra MAC's, in the plan's order
   stale: string[]; // static entries for MACs that are neither (see staleMacs): drift, deleted by repair
+  strays: Placed[]; // static entries for its MACs on other ports of its bridge while the guest is paused (see straysAmong)
   problem: string | null; // the entry could not be read
 }
 
@@ -29,7 +31,7 @@ export async function observePorts(host: HostFs, bridge: BridgeRunner, ports: Po
   return ports.map((port, i): PortState => {
     const master = masters[i];
     if (master !== port.bridge) {
-      return { tapExists: master !== undefined, master: master ?? null, learning: null, flood: null, locked: null, entry: null, extraEntries: [], stale: [], problem: null };
+      return { tapExists: master !== undefined, master: master ?? null, learning: null, flood: null, locked: null, entry: null, extraEntries: [], stale: [], strays: [], problem: null };
     }
     const view = typeof views === 'string' ? views : (views[next++] as (typeof views)[number]);
     const entries = typeof view === 'string' ? [] : view.entries;
@@ -42,6 +44,7 @@ export async function observePorts(host: HostFs, bridge: BridgeRunner, ports: Po
       entry: entryOf(entries, port.mac),
       extraEntries: port.extraMacs.map((mac) => ({ mac, entry: entryOf(entries, mac) })),
       stale: staleMacs(entries, port),
+      strays: [],
       problem: typeof view === 'string' ? `cannot read the entry: ${view}` : null,
     };
   });

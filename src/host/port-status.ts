@@ -1,16 +1,18 @@
 import type { Config } from '../config/config.js';
 import { ifnameProblem, macProblem } from '../domain/names.js';
-import { desiredFor, type Desired } from '../plan/desired.js';
-import type { ManagedPort, Plan, PortPlan, PortRef } from '../plan/plan.js';
+import { desiredFor, pausedWords, vcpusRun, type Desired } from '../plan/desired.js';
+import { driftOf, runningTaps, straysAmong } from '../plan/diff.js';
+import { macsOf, type ManagedPort, type Plan, type PortPlan, type PortRef } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 import type { HostFs } from './fs.js';
 import { lockMatters } from './fdb.js';
 import { observePorts, type PortState } from './observe.js';
+import { findStaticEntries, placed } from './strays.js';
 
 type Verdict = 'ok' | 'drift' | 'unmanaged';
 
 // One NIC of a running guest: its plan entry, the state it should have, the kernel's state (when its tap and
-// bridge are known) and the verdict.
+// bridge are known), the verdict, and a note on a paused guest's port.
 export interface PortStatus {
   guest: string;
   port: PortPlan;
@@ -18,32 +20,7 @@ export interface PortStatus {
   state: PortState | null;
   verdict: Verdict;
   drift: string[];
-}
-
-// How a managed port's kernel state differs from what it should be, in words; empty when it does not.
-function driftOf(port: PortRef, state: PortState, want: Desired): string[] {
-  if (!state.tapExists) return [`tap ${port.tap} does not exist`];
-  if (state.master !== port.bridge) {
-    return [state.master === null ? `tap ${port.tap} is not attached to any bridge` : `tap ${port.tap} is a port of ${state.master}, not of ${port.bridge}`];
-  }
-  const drift: string[] = [];
-  if (state.learning !== false) drift.push(state.learning === null ? 'learning unknown' : 'learning on');
-  if (state.flood !== false) drift.push(state.flood === null ? 'unicast flooding unknown' : 'unicast flooding on');
-  if (state.problem !== null) return [...drift, state.problem];
-  const entries = [{ mac: port.mac, entry: state.entry }, ...state.extraEntries];
-  if (want.entry) {
-    for (const { mac, entry } of entries) {
-      if (entry === null) drift.push(`no entry for ${mac}`);
-      else if (entry.state !== 'static') drift.push(`entry for ${mac} is ${entry.state}, not static`);
-      else if (want.sticky && !entry.flags.includes('sticky')) drift.push(`entry for ${mac} is not sticky`);
-    }
-    if (want.lock && state.locked !== true) drift.push(state.locked === null ? 'lock unknown' : 'port not locked');
-  } else {
-    for (const { mac } of entries.filter(({ entry }) => entry !== null)) drift.push(`entry for ${mac} while the guest is paused`);
-    if (state.locked === true) drift.push('port locked while the guest is paused');
-  }
-  for (const mac of state.stale) drift.push(`unlisted static entry ${mac}`);
-  return drift;
+  note: string | null;
 }
 
 // A port whose MAC, tap and bridge are all known and valid can be looked at, managed or not.
@@ -53,17 +30,31 @@ function portRef({ mac, extraMacs, tap, bridge }: PortPlan): PortRef | null {
   return { mac, extraMacs, tap, bridge };
 }
 
-// Every NIC of the given plans with its verdict; the entries are read per port, in one `bridge` process.
-export async function portStatuses(host: HostFs, bridge: BridgeRunner, plans: Plan[], config: Config): Promise<PortStatus[]> {
-  const ports = plans.flatMap((plan) => plan.ports.map((port) => ({ guest: plan.domain, port, want: desiredFor(plan.run, config), ref: portRef(port) })));
+// Every NIC of the given plans with its verdict; the entries are read per port, in one `bridge` process, and a
+// paused guest's MACs looked up on their bridge in one more. `everyone` gives every running guest's plan (null:
+// unknown), asked only when such an entry is found elsewhere: never is one on a running managed guest's tap a stray.
+export async function portStatuses(host: HostFs, bridge: BridgeRunner, plans: Plan[], config: Config, everyone: Plan[] | null): Promise<PortStatus[]> {
+  const ports = plans.flatMap((plan) => plan.ports.map((port) => ({ plan, port, want: desiredFor(plan.run, port, config), ref: portRef(port) })));
   const looked = ports.filter(({ ref }) => ref !== null);
   const links = looked.map(({ port, want }) => port.manage && lockMatters(want));
   // observePorts answers in the order of `looked`: hand the states out in that order again.
-  const states = (await observePorts(host, bridge, looked.map(({ ref }) => ref as PortRef), links)).values();
-  return ports.map(({ guest, port, want, ref }) => {
-    const state = ref ? (states.next().value as PortState) : null;
-    if (!port.manage) return { guest, port, want, state, verdict: 'unmanaged', drift: [] };
+  const states = new Map(looked.map((item, i) => [item, i]));
+  const observed = await observePorts(host, bridge, looked.map(({ ref }) => ref as PortRef), links);
+  const stateOf = (item: (typeof ports)[number]) => (states.has(item) ? (observed[states.get(item) as number] as PortState) : null);
+  const paused = looked.filter((item) => item.port.manage && !item.want.entry && stateOf(item)?.master === item.port.bridge);
+  const found = placed(await findStaticEntries(bridge, paused.flatMap(({ ref }) => macsOf(ref as PortRef).map((mac) => ({ bridge: (ref as PortRef).bridge, mac })))));
+  const mine = ({ port, ref }: (typeof ports)[number]) => found.filter(({ bridge: br, mac }) => br === port.bridge && macsOf(ref as PortRef).includes(mac));
+  const away = paused.some((item) => straysAmong(mine(item), new Set(), item.port.tap).length > 0);
+  const all = away ? everyone : null;
+  const keep = all === null ? null : runningTaps(all);
+  if (keep !== null) for (const item of paused) (stateOf(item) as PortState).strays = straysAmong(mine(item), keep, item.port.tap);
+  return ports.map((item) => {
+    const { plan, port, want } = item;
+    const state = stateOf(item);
+    const base = { guest: plan.domain, port, want, state, note: null };
+    if (!port.manage) return { ...base, verdict: 'unmanaged', drift: [] };
     const drift = driftOf(port as ManagedPort, state as PortState, want);
-    return { guest, port, want, state, verdict: drift.length > 0 ? 'drift' : 'ok', drift };
+    const note = vcpusRun(plan.run) ? null : `guest ${pausedWords(plan.run)}: the port as libvirt made it until its vCPUs run`;
+    return { ...base, verdict: drift.length > 0 ? 'drift' : 'ok', drift, note };
   });
 }

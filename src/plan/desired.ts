@@ -1,23 +1,27 @@
 import type { Config } from '../config/config.js';
 import type { RunState } from '../domain/types.js';
 
-// What a managed port should look like in the kernel. Learning and unicast flooding are off as soon as the tap
-// exists; the static entry (and the lock) only while the guest's vCPUs run, as libvirt does for its own ports:
-// a paused guest (incoming migration, start --paused, suspend) gets its frames through the uplink instead.
+// What a managed port should look like in the kernel. mactable's state exists exactly while the guest's vCPUs run:
+// then learning and unicast flooding are off, the static entries are on the tap (sticky when asked) and the port is
+// locked when asked. While the guest is paused (incoming migration, start or restore --paused, suspend) the port is
+// as libvirt made it, so the bridge learns the guest's new place from its announce at once: on a plain bridge
+// learning and flooding on; on a macTableManager='libvirt' network libvirt's own flags (off); no entry, unlocked.
 export interface Desired {
+  learning: boolean; // learning and unicast flooding on
   entry: boolean;
   sticky: boolean;
   lock: boolean;
 }
 
-// The one rule for the entry: present unless the status file says the vCPUs are stopped.
+// The status file says whether the vCPUs run: they do unless it says 'paused' (no status file: taken as running).
 export function vcpusRun(run: RunState | null): boolean {
   return run?.state !== 'paused';
 }
 
-export function desiredFor(run: RunState | null, { sticky, lockPorts }: Config): Desired {
-  const entry = vcpusRun(run);
-  return { entry, sticky, lock: lockPorts && entry };
+// The one rule: tight while the vCPUs run, as libvirt made it while they do not.
+export function desiredFor(run: RunState | null, { libvirtTable }: { libvirtTable: boolean }, { sticky, lockPorts }: Config): Desired {
+  if (vcpusRun(run)) return { learning: false, entry: true, sticky, lock: lockPorts };
+  return { learning: !libvirtTable, entry: false, sticky, lock: false };
 }
 
 // "paused (migration)" for messages.

@@ -25,6 +25,7 @@ export interface PortPlan {
   network: string | null;
   type: string | null;
   tapManaged: boolean;
+  libvirtTable: boolean; // its network has macTableManager='libvirt': libvirt keeps its flags and entry itself
   manage: boolean;
   reason: string;
 }
@@ -50,8 +51,9 @@ export function planDomain(domain: Domain, facts: HostFacts, config: Config): Pl
     const resolved = resolveNic(nic, facts);
     const choice = resolved.mac === null ? undefined : choices.nics.get(resolved.mac);
     const { manage, reason } = decide(resolved, config, { nic: choice?.manage ?? null, guest: choices.manage });
-    const { mac, tap, bridge, network, type, tapManaged } = resolved;
-    return { mac, extraMacs: manage ? (choice?.extraMacs ?? []) : [], tap, bridge, network, type, tapManaged, manage, reason };
+    const { mac, tap, bridge, network, type, tapManaged, macTableManager } = resolved;
+    const libvirtTable = network !== null && macTableManager === 'libvirt';
+    return { mac, extraMacs: manage ? (choice?.extraMacs ?? []) : [], tap, bridge, network, type, tapManaged, libvirtTable, manage, reason };
   });
   const { shared, problems } = refuseShared([{ guest: domain.name, ports }]);
   return {

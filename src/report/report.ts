@@ -15,10 +15,13 @@ export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): 
   return `${subject}: ${[what, note].filter((part) => part !== null).join('; ')}`;
 }
 
+// Whether a port's outcome has anything to say: a change, a failure or a note (the watcher writes nothing else).
+export const happened = ({ changes, failure, note }: PortOutcome): boolean => changes.length > 0 || failure !== null || note !== null;
+
 // The system log gets every change, failure and note, with the operation that made it; ports already in place are not news.
 export function syslogLines(guest: string, outcomes: PortOutcome[], idle: string, failureLevel: 'err' | 'warning', operation: string): LogLine[] {
   return outcomes
-    .filter((outcome) => outcome.failure !== null || outcome.changes.length > 0 || outcome.note !== null)
+    .filter(happened)
     .map((outcome) => ({ level: outcome.failure === null ? 'info' : failureLevel, text: `${outcomeLine(guest, outcome, idle)} (${operation})` }));
 }
 

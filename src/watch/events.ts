@@ -6,6 +6,13 @@ export function deviceOf(line: string): string | null {
   return /^(?:Deleted )?\d+: ([^:@\s]+)/u.exec(line)?.[1] ?? /\bdev (\S+)/u.exec(line)?.[1] ?? null;
 }
 
+// An entry line's MAC and bridge ("52:54:00:00:00:01 dev up0 master br0 static", also "Deleted ..."): the watcher
+// follows a guest's MAC wherever learning moves its entry. Null for a link line and for the kernel's `self` entries.
+export function entryOf(line: string): { mac: string; bridge: string } | null {
+  const match = /^(?:Deleted )?([0-9a-f]{2}(?::[0-9a-f]{2}){5}) dev \S+ (?:.* )?master (\S+)/u.exec(line);
+  return match ? { mac: match[1] as string, bridge: match[2] as string } : null;
+}
+
 // Changes to libvirt's status directory: NAME.xml renamed into place (start, pause, resume, attach) or removed
 // (stop). A missing directory (libvirtd not running) is polled for until it appears; then every guest is due.
 export function watchStatusDir(rt: Runtime, path: string, exists: () => boolean, onGuest: (guest: string | null) => void): { close(): void } {
@@ -39,9 +46,10 @@ export function watchStatusDir(rt: Runtime, path: string, exists: () => boolean,
 const BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
 const STEADY_MS = 60_000; // a monitor that ran this long starts the backoff over
 
-// `bridge monitor fdb link`, restarted with backoff when it ends; every line's device goes to `onDevice`, and
-// null after a restart (what happened meanwhile was not seen).
-export function watchKernel(rt: Runtime, file: string, onDevice: (device: string | null) => void, log: (text: string) => void): { close(): Promise<void> } {
+// `bridge monitor fdb link`, restarted with backoff when it ends; every line's device (and an entry line's MAC and
+// bridge) goes to `onDevice`, and null after a restart (what happened meanwhile was not seen).
+type OnDevice = (device: string | null, entry: { mac: string; bridge: string } | null) => void;
+export function watchKernel(rt: Runtime, file: string, onDevice: OnDevice, log: (text: string) => void): { close(): Promise<void> } {
   let attempt = 0;
   let started = 0;
   let current: Promise<Monitor> | null = null;
@@ -50,12 +58,12 @@ export function watchKernel(rt: Runtime, file: string, onDevice: (device: string
     started = rt.now();
     current = rt.monitor(file, ['monitor', 'fdb', 'link'], (line) => {
       const device = deviceOf(line);
-      if (device !== null) onDevice(device);
+      if (device !== null) onDevice(device, entryOf(line));
     }, (why) => {
       if (rt.now() - started > STEADY_MS) attempt = 0;
       const delay = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)] as number;
       log(`the kernel monitor stopped (${why}); starting it again in ${delay / 1000} s`);
-      timer = setTimeout(() => (start(), onDevice(null)), delay);
+      timer = setTimeout(() => (start(), onDevice(null, null)), delay);
     });
   };
   start();

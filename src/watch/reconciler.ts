@@ -4,10 +4,16 @@ import type { HostFs } from '../host/fs.js';
 import type { PortStatus } from '../host/port-status.js';
 import { renderMetrics, type WatchCounters } from '../report/metrics.js';
 import { vcpusRun } from '../plan/desired.js';
-import { ParseCache, planHost } from '../actions/plan-host.js';
+import { everyonePlanned, ParseCache, planHost } from '../actions/plan-host.js';
+import { macsOf, type ManagedPort } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
-import { outcomeLine } from '../report/report.js';
+import { removeLeftEntries } from '../actions/strays.js';
+import { happened, outcomeLine } from '../report/report.js';
 import type { BridgeRunner, LogLine } from '../runtime/runtime.js';
+
+// How long the watcher remembers a guest that left this host (a migration's source): its entries are moved by the
+// destination's announces, a few rounds within a second of the switch-over.
+const LEFT_MS = 60_000;
 
 // What one reconcile reports to its caller: lines to log, and whether a port could not be fixed.
 export interface Round {
@@ -26,6 +32,7 @@ export class Reconciler {
   private readonly logged = new Map<string, string>(); // guest/tap or guest → the problem last logged
   private readonly failing = new Map<string, { count: number; at: number }>(); // guests whose last reconciles left a port unfixed
   private readonly counters: WatchCounters = { repairs: 0, failures: 0, lastReconcile: null, lastResyncSeconds: null };
+  private readonly left = new Map<string, { ports: ManagedPort[]; until: number }>(); // guests whose status file went, for LEFT_MS
 
   // The guest whose managed port a tap is, as of the last reconcile (lines about other taps are not ours).
   guestOfTap(tap: string): string | undefined {
@@ -33,17 +40,32 @@ export class Reconciler {
     return undefined;
   }
 
+  // The guest one of whose managed ports has this MAC on this bridge (a kernel line about its entry on another
+  // port: moved there by learning); null when it is a guest that left; undefined when it is no guest's.
+  guestOfEntry(mac: string, bridge: string): string | null | undefined {
+    const has = (port: ManagedPort) => port.bridge === bridge && macsOf(port).includes(mac);
+    for (const [guest, statuses] of this.statuses) if (statuses.some(({ port }) => port.manage && has(port as ManagedPort))) return guest;
+    for (const { ports } of this.left.values()) if (ports.some(has)) return null;
+    return undefined;
+  }
+
   // Observe, compare and fix the named guests (null: every running guest). Every running guest is planned (from
   // cached parses: cheap) so that an extra MAC two guests claim is refused the same way whichever one is dirty.
-  async run(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number): Promise<Round> {
+  // `left`: look for entries the guests that left recently still have on their bridges (always on a full round and
+  // in the round that sees a guest go).
+  async run(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number, left = false): Promise<Round> {
     const started = now();
-    const { plans: all, unreadable } = planHost(host, config, this.parsed);
-    const planned = new Set([...all.map((plan) => plan.domain), ...unreadable.keys()]);
-    for (const gone of [...this.statuses.keys()].filter((name) => !planned.has(name))) this.forget(gone);
+    const planned = planHost(host, config, this.parsed);
+    const { plans: all, unreadable } = planned;
+    const running = new Set([...all.map((plan) => plan.domain), ...unreadable.keys()]);
+    const gone = [...this.statuses.keys()].filter((name) => !running.has(name));
+    for (const name of gone) this.leave(name, now());
+    for (const name of [...this.left.keys()]) if (running.has(name) || (this.left.get(name)?.until ?? 0) < now()) this.left.delete(name);
     const lines: LogLine[] = [];
     for (const [name, problem] of unreadable) if (guests === null || guests.includes(name)) this.note(lines, name, `${name}: ${problem}`);
+    const everyone = everyonePlanned(planned);
     const plans = guests === null ? all : all.filter((plan) => guests.includes(plan.domain));
-    const { statuses, fixed } = await reconcile(host, bridge, plans, config);
+    const { statuses, fixed } = await reconcile(host, bridge, plans, config, everyone);
     for (const plan of plans) {
       this.statuses.set(plan.domain, statuses.filter((status) => status.guest === plan.domain));
       this.logged.delete(plan.domain);
@@ -52,6 +74,11 @@ export class Reconciler {
       else this.logged.delete(`${plan.domain}#problems`);
     }
     for (const { guest, outcome } of fixed) this.record(lines, guest, outcome);
+    if (left || guests === null || gone.length > 0) {
+      for (const [guest, { ports }] of this.left) {
+        for (const outcome of await removeLeftEntries(bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
+      }
+    }
     const failed = new Set(fixed.filter(({ outcome }) => outcome.failure !== null).map(({ guest }) => guest));
     for (const plan of plans) {
       if (failed.has(plan.domain)) this.failing.set(plan.domain, { count: (this.failing.get(plan.domain)?.count ?? 0) + 1, at: now() });
@@ -75,6 +102,8 @@ export class Reconciler {
     return renderMetrics([...this.statuses.values()].flat(), this.counters);
   }
 
+  // A port's outcome in the log: what was done or what failed; a drift that was gone by the time it was fixed
+  // (the kernel moved the entry meanwhile) did nothing and says nothing.
   private record(lines: LogLine[], guest: string, outcome: PortOutcome): void {
     const key = `${guest}/${outcome.port.tap}`;
     const status = this.statuses.get(guest)?.find(({ port }) => port.tap === outcome.port.tap);
@@ -82,7 +111,7 @@ export class Reconciler {
       this.counters.repairs += 1;
       this.logged.delete(key);
       if (status) Object.assign(status, { verdict: 'ok', drift: [] });
-      lines.push({ level: 'info', text: `${outcomeLine(guest, outcome, '')} (watch)` });
+      if (happened(outcome)) lines.push({ level: 'info', text: `${outcomeLine(guest, outcome, '')} (watch)` });
       return;
     }
     this.counters.failures += 1;
@@ -95,6 +124,14 @@ export class Reconciler {
     if (this.logged.get(key) === problem) return;
     this.logged.set(key, problem);
     lines.push({ level, text });
+  }
+
+  // A guest whose status file went: its managed ports are remembered for LEFT_MS, to delete the entries for its
+  // MACs that learning moves to another port of their bridge (a migration's announce) before or after its tap goes.
+  private leave(guest: string, now: number): void {
+    const ports = (this.statuses.get(guest) ?? []).flatMap(({ port }) => (port.manage ? [port as ManagedPort] : []));
+    if (ports.length > 0) this.left.set(guest, { ports, until: now + LEFT_MS });
+    this.forget(guest);
   }
 
   private forget(guest: string): void {

@@ -4,7 +4,7 @@ import { severity } from '../host/commands.js';
 import { osErrorText } from '../host/fs.js';
 import { watchProcesses } from '../host/watchers.js';
 import { RUN_QEMU } from '../host/paths.js';
-import { outcomeLine } from '../report/report.js';
+import { happened, outcomeLine } from '../report/report.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import type { Settings } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
@@ -36,7 +36,7 @@ export async function runWatch(rt: Runtime, settings: Settings, options: WatchOp
     for (const { level, text } of lines) rt.stderr(`${underSystemd ? `<${severity(level)}>` : ''}mactable: ${text}\n`);
     if (!underSystemd && lines.length > 0) await rt.syslog(lines, 5000);
   };
-  const round = async (guests: string[] | null): Promise<Round | null> => {
+  const round = async (guests: string[] | null, left = false): Promise<Round | null> => {
     const config: ConfigResult = settings.config();
     if (!('config' in config)) {
       if (config.problem !== lastConfigProblem) await log([{ level: 'err', text: `${config.problem}; nothing is reconciled until it is fixed` }]);
@@ -45,7 +45,7 @@ export async function runWatch(rt: Runtime, settings: Settings, options: WatchOp
     }
     lastConfigProblem = null;
     const bridge = withTimeBound(rt, config.config.timeout).bridge;
-    const result = await reconciler.run(settings.host, bridge, config.config, guests, rt.now);
+    const result = await reconciler.run(settings.host, bridge, config.config, guests, rt.now, left);
     await log(result.lines);
     if (options.metricsFile !== null) {
       let problem: string | null = null;
@@ -68,7 +68,7 @@ export async function runWatch(rt: Runtime, settings: Settings, options: WatchOp
   if (options.once) {
     const result = await round(null);
     if (result === null) return EXIT.input;
-    for (const { guest, outcome } of result.changed) if (outcome.failure === null) rt.stdout(`${outcomeLine(guest, outcome, '')}\n`);
+    for (const { guest, outcome } of result.changed) if (outcome.failure === null && happened(outcome)) rt.stdout(`${outcomeLine(guest, outcome, '')}\n`);
     return result.failed ? 1 : 0;
   }
   return loop(rt, settings, options, reconciler, round, log);
@@ -79,12 +79,13 @@ async function loop(
   settings: Settings,
   options: WatchOptions,
   reconciler: Reconciler,
-  round: (guests: string[] | null) => Promise<Round | null>,
+  round: (guests: string[] | null, left: boolean) => Promise<Round | null>,
   log: (lines: LogLine[]) => Promise<void>,
 ): Promise<number> {
   const waiter = options.untilRunning;
   const dirty = new Set<string>();
   let everything = false;
+  let left = false; // a kernel line named the MAC of a guest that left
   let timer: ReturnType<typeof setTimeout> | null = null;
   let busy = false;
   let finish: (code: number) => void = () => undefined;
@@ -96,16 +97,18 @@ async function loop(
     if (busy) return;
     busy = true;
     const guests = everything ? null : [...dirty];
+    const leftToo = left;
     dirty.clear();
     everything = false;
+    left = false;
     try {
-      const result = await round(waiter === null ? guests : [waiter]);
+      const result = await round(waiter === null ? guests : [waiter], leftToo);
       if (waiter !== null && result !== null) endWaiter(result.reconciled.find(({ guest }) => guest === waiter));
     } catch (error) {
       await log([{ level: 'err', text: `reconcile failed: ${describe(error)}` }]);
     }
     busy = false;
-    if (everything || dirty.size > 0) schedule();
+    if (everything || left || dirty.size > 0) schedule();
   };
   const schedule = () => (timer ??= setTimeout(() => void (inFlight = flush()), DEBOUNCE_MS));
   const mark = (guest: string | null) => {
@@ -120,10 +123,16 @@ async function loop(
   };
 
   const statusDir = watchStatusDir(rt, settings.host.real(RUN_QEMU), () => settings.host.exists(RUN_QEMU), mark);
-  // Kernel lines for taps of no known guest are not ours; a guest left failing is retried after a pause.
+  // Kernel lines for taps of no known guest are not ours, nor entry lines for MACs of none; a guest left failing is
+  // retried after a pause. An entry line for a guest's MAC on another port is its entry moved by learning.
   const delayed = new Set<string>();
-  const onDevice = (device: string | null) => {
-    const guest = device === null ? null : reconciler.guestOfTap(device);
+  const onDevice = (device: string | null, entry: { mac: string; bridge: string } | null) => {
+    const guest = device === null ? null : (reconciler.guestOfTap(device) ?? (entry === null ? undefined : reconciler.guestOfEntry(entry.mac, entry.bridge)));
+    if (guest === null && device !== null) {
+      left = true;
+      schedule();
+      return;
+    }
     if (guest === undefined) return;
     const delay = guest === null ? 0 : reconciler.retryDelay(guest, rt.now(), options.interval);
     if (delay === 0) mark(guest);

@@ -33,6 +33,11 @@ export class FakeBridge {
     const list = (tap: string) => this.entries.get(tap) ?? [];
     if (line.startsWith('fdb show')) {
       stdout.push(JSON.stringify(list(words[5] as string).map((entry) => ({ ...entry, master: this.bridge }))));
+    } else if (line.startsWith('fdb get')) {
+      const mac = words[2] as string;
+      const found = [...this.entries].flatMap(([tap, entries]) => entries.filter((entry) => entry.mac === mac).map((entry) => ({ ...entry, ifname: tap, master: this.bridge })));
+      if (found.length === 0) return 'Error: Fdb entry not found.';
+      stdout.push(JSON.stringify(found.slice(0, 1)));
     } else if (line.startsWith('link show')) {
       stdout.push(JSON.stringify([{ ifname: words[3], master: this.bridge, locked: this.locked.get(words[3] as string) ?? false }]));
     } else if (line.startsWith('fdb replace')) {

@@ -4,8 +4,8 @@ import type { BridgeRunner } from '../../src/runtime/runtime.js';
 import { FakeBridge } from '../helpers/fake-bridge.js';
 
 const PORT = { mac: '52:54:00:00:00:01', extraMacs: [], tap: 'tap0', bridge: 'br0' };
-const RUNNING = { entry: true, sticky: false, lock: false };
-const PAUSED = { entry: false, sticky: false, lock: false };
+const RUNNING = { learning: false, entry: true, sticky: false, lock: false };
+const PAUSED = { learning: true, entry: false, sticky: false, lock: false };
 
 const runnerOf = (fake: FakeBridge): BridgeRunner => async (args, input) => fake.run(args, input);
 
@@ -70,7 +70,7 @@ describe('ensureEntries: per port view, change, view, in one batch', () => {
 });
 
 describe('sticky entries and locked ports, when the config asks', () => {
-  const LOCKED = { entry: true, sticky: true, lock: true };
+  const LOCKED = { learning: false, entry: true, sticky: true, lock: true };
 
   it('adds `sticky`, then locks the port in a second batch once the entry is verified, and reads the lock back', async () => {
     const fake = new FakeBridge();
@@ -154,7 +154,7 @@ describe('extra MACs: every MAC of a port, the guest\'s own first', () => {
   it('never locks a port whose extra entry failed; the message names the extra MAC', async () => {
     const fake = new FakeBridge();
     fake.fail = (line) => (line.startsWith(`fdb replace ${VRRP}`) ? 'RTNETLINK answers: Invalid argument' : null);
-    expect(await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: { entry: true, sticky: true, lock: true }, stale: [] }])).toEqual([
+    expect(await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: { learning: false, entry: true, sticky: true, lock: true }, stale: [] }])).toEqual([
       { changes: [`static sticky entry ${PORT.mac} added`], error: `cannot add the static sticky entry for ${VRRP}: RTNETLINK answers: Invalid argument` },
     ]);
     expect(fake.calls).toHaveLength(1);
@@ -162,7 +162,7 @@ describe('extra MACs: every MAC of a port, the guest\'s own first', () => {
 
   it('locks once every entry of the port is verified', async () => {
     const fake = new FakeBridge();
-    const results = await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: { entry: true, sticky: false, lock: true }, stale: [] }]);
+    const results = await ensureEntries(runnerOf(fake), [{ port: ROUTER, want: { learning: false, entry: true, sticky: false, lock: true }, stale: [] }]);
     expect(results).toEqual([{ changes: [`static entry ${PORT.mac} added`, `static entry ${VRRP} added`, 'port locked'], error: null }]);
   });
 

@@ -108,8 +108,15 @@ describe('the hook: strict or warn, per operation, for each kind of failure', ()
     });
   });
 
-  it('release leaves taps libvirt made alone: it removes them itself', async () => {
-    expect(await hook('release', {})).toMatchObject({ code: 0, stderr: '', bridgeCalls: [] });
+  it('release leaves taps libvirt made alone (it removes them itself): it only looks for the MAC\'s entry elsewhere on the bridge', async () => {
+    expect(await hook('release', {})).toMatchObject({ code: 0, stderr: '' });
+    expect(bridge.calls).toEqual([[`fdb get ${MAC} br br0`]]);
+  });
+
+  it('release deletes the guest\'s entry that learning moved to another port (a migration\'s announce on the uplink)', async () => {
+    bridge.entries.set('up0', [{ mac: MAC, state: 'static', flags: [] }]);
+    expect(await hook('release', {})).toMatchObject({ code: 0, stdout: '', stderr: `mactable: guest1: tap0 on br0: static entry ${MAC} on up0 deleted\n` });
+    expect(bridge.entries.get('up0')).toEqual([]);
   });
 
   it.each([
@@ -138,17 +145,17 @@ describe('the hook: strict or warn, per operation, for each kind of failure', ()
     expect(result).toMatchObject({ code: 0, stdout: '', stderr: `mactable: --help: tap0 on br0: learning off, unicast flooding off, static entry ${MAC} added\n` });
   });
 
-  it('a paused guest (incoming migration): flags off, no entry, and it says so', async () => {
+  it('a paused guest (incoming migration): the port as libvirt made it (learning and flooding on, no entry), and it says so', async () => {
     const status = `${temp.path}/run/libvirt/qemu`;
     mkdirSync(status, { recursive: true });
     writeFileSync(`${status}/guest1.xml`, `<!--\nWARNING\n-->\n<domstatus state='paused' reason='migration' pid='1'>\n</domstatus>\n`);
     expect(await hook('started', {})).toMatchObject({
       code: 0,
-      stderr: 'mactable: guest1: tap0 on br0: learning off, unicast flooding off; no static entry while the guest is paused (migration): it is added when the guest runs\n',
+      stderr: 'mactable: guest1: tap0 on br0: as libvirt made it while the guest is paused (migration): mactable takes it when the vCPUs run\n',
       detached: [['watch', '--until-running=guest1']],
     });
     expect(bridge.entries.get('tap0') ?? []).toEqual([]);
-    expect(sys.flags('br0', 'tap0')).toEqual(OFF);
+    expect(sys.flags('br0', 'tap0')).toEqual(ON);
   });
 });
 
@@ -173,7 +180,7 @@ describe('the waiter for a paused guest', () => {
         bridge: new FakeBridge().run,
       });
       expect(result).toMatchObject({ code: 0, detached });
-      expect(result.stderr).toContain('no static entry while the guest is paused (migration): it is added when the guest runs');
+      expect(result.stderr).toContain('as libvirt made it while the guest is paused (migration): mactable takes it when the vCPUs run');
     } finally {
       temp.cleanup();
     }

@@ -3,7 +3,7 @@ import type { PortOutcome } from '../../src/actions/apply.js';
 import type { ManagedPort } from '../../src/plan/plan.js';
 import { outcomeLine, syslogLines } from '../../src/report/report.js';
 
-const port: ManagedPort = { mac: '52:54:00:00:00:01', extraMacs: [], tap: 'vnet3', bridge: 'br0', network: null, type: 'bridge', tapManaged: true, manage: true, reason: '' };
+const port: ManagedPort = { mac: '52:54:00:00:00:01', extraMacs: [], tap: 'vnet3', bridge: 'br0', network: null, type: 'bridge', tapManaged: true, libvirtTable: false, manage: true, reason: '' };
 const outcome = (changes: string[], failure: string | null = null, note: string | null = null): PortOutcome => ({ port, changes, failure, note });
 
 describe('one line per port naming guest, tap, bridge and what happened', () => {
