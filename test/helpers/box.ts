@@ -47,6 +47,7 @@ ${nics.map((nic) => `    ${nic}`).join('\n')}
 
 export interface BoxOptions {
   mactable?: unknown; // install mactable with this config before the daemon starts
+  daemons?: boolean; // false: the box's directories and namespaces only (for install.sh)
 }
 
 // One libvirt host on this machine: libvirtd and virtlogd in namespaces of their own, with the box's own
@@ -83,7 +84,7 @@ export class Box {
     try {
       // The hook in place before the daemon starts: it reads its hooks once at start (a SIGHUP right after was missed).
       if (options.mactable !== undefined) await box.install(options.mactable);
-      await box.startDaemons();
+      if (options.daemons !== false) await box.startDaemons();
     } catch (error) {
       await box.destroy();
       throw error;

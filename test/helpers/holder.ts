@@ -62,9 +62,10 @@ export class Holder {
     return new Holder(unshare, pid, netns);
   }
 
-  // The command line that runs a command inside (its pid namespace too: nsenter forks into it).
+  // The command line that runs a command inside (its pid namespace too: nsenter forks into it); nsenter by its
+  // path, for callers that give the command a PATH without it.
   enter(command: string, ...args: string[]): string[] {
-    return ['nsenter', '-t', String(this.pid), '--net', '--mount', '--pid', '--', command, ...args];
+    return ['/usr/bin/nsenter', '-t', String(this.pid), '--net', '--mount', '--pid', '--', command, ...args];
   }
 
   exec = (command: string, ...args: string[]): Promise<string> => {
