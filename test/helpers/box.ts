@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ export interface GuestSpec {
 }
 
 // A guest with no disk that starts in well under a second under TCG.
-export function guestXml({ name, nics, machine = 'pc', acpi = false }: GuestSpec): string {
+function guestXml({ name, nics, machine = 'pc', acpi = false }: GuestSpec): string {
   return `<domain type='qemu'>
   <name>${name}</name>
   <memory unit='MiB'>64</memory>
@@ -44,6 +44,11 @@ ${nics.map((nic) => `    ${nic}`).join('\n')}
 </domain>
 `;
 }
+
+// QEMU's capabilities as the first box of this test file probed them (2–3 s per daemon start here); later boxes start
+// with a copy, which libvirt takes as long as QEMU and libvirt are the same binaries.
+let probed: { name: string; content: Buffer }[] = [];
+const CAPABILITIES = '/var/cache/libvirt/qemu/capabilities';
 
 export interface BoxOptions {
   mactable?: unknown; // install mactable with this config before the daemon starts
@@ -148,8 +153,12 @@ export class Box {
   }
 
   private async startDaemons(): Promise<void> {
+    const cache = `${this.path}${CAPABILITIES}`;
+    mkdirSync(cache, { recursive: true });
+    for (const { name, content } of probed) writeFileSync(`${cache}/${name}`, content, { mode: 0o600 });
     await this.exec('virtlogd', '-d', '-p', `${this.path}/virtlogd.pid`);
     await this.startLibvirtd();
+    if (probed.length === 0) probed = readdirSync(cache).map((name) => ({ name, content: readFileSync(`${cache}/${name}`) }));
   }
 
   private async startLibvirtd(): Promise<void> {
