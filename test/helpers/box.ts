@@ -99,11 +99,6 @@ export class Box {
 
   exec = (command: string, ...args: string[]): Promise<string> => this.holder.exec(command, ...args);
 
-  // Like exec, for commands whose failure is part of the test (a ping nobody answers).
-  async tryExec(command: string, ...args: string[]): Promise<void> {
-    await this.holder.run(command, ...args);
-  }
-
   // A background process inside the box (ended at destroy at the latest), its stderr collected.
   spawn(command: string, ...args: string[]): Promise<Watcher> {
     return Watcher.entered(this.holder.enter(command, ...args));
