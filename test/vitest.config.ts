@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Four suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces),
-// e2e (root, a real libvirtd), distro (root: the package in a clean Debian 12 root, replay under its Node.js 18).
+// e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package in a clean Debian 12 root, replay under its Node.js 18).
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,

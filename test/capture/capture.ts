@@ -1,15 +1,15 @@
 // Capture real libvirt hook input and /run/libvirt files for replay fixtures.
-// Run as root on a test machine: npx tsx test/capture/capture.ts [OUTDIR]   (default test/fixtures/captured)
-// It starts libvirtd if needed, creates objects named mtcap*, starts guests, and removes all of it again.
-import { cp, lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+// Run as root: npx tsx test/capture/capture.ts [OUTDIR]   (default test/fixtures/captured)
+// It makes a box (a libvirtd of its own, test/helpers/box.ts), creates objects named mtcap* in it, starts a
+// guest, and destroys the box again; the machine's libvirt is never touched.
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Lab, reloadLibvirt, restartLibvirt, startLibvirt, virsh } from '../helpers/libvirt.js';
-import { sh } from '../helpers/sh.js';
+import { Box } from '../helpers/box.js';
 
 const OUT = process.argv[2] ?? new URL('../fixtures/captured/', import.meta.url).pathname;
 const HOOK = '/etc/libvirt/hooks/qemu.d/mtcap-capture';
-const SPOOL = '/run/mtcap-capture';
+const SPOOL = '/run/mtcap-capture'; // inside the box
 
 // A hook that saves its arguments and stdin for guests named mtcap*; it ignores everything else.
 const CAPTURE_HOOK = `#!/bin/sh
@@ -36,91 +36,81 @@ const NICS = [
   `<interface type='user'><mac address='52:54:00:cc:00:07'/><model type='virtio'/></interface>`,
 ];
 
-// Copy a host file into the fixture root at the same path.
-async function keep(root: string, path: string): Promise<void> {
+// Copy a file of the box's /etc/libvirt or /run (their bind mounts' sources) into the fixture root at the same path.
+async function keep(box: Box, root: string, path: string): Promise<void> {
   await mkdir(dirname(join(root, path)), { recursive: true });
-  await cp(path, join(root, path), { recursive: true });
+  await cp(`${box.path}${path}`, join(root, path), { recursive: true });
 }
 
 // Recreate /sys/class/net/TAP/master and the master's bridge/ directory (with one attribute, so git keeps it):
-// the two facts mactable reads for a pre-made tap.
-async function keepTapMaster(root: string, tap: string): Promise<void> {
-  const link = await readlink(`/sys/class/net/${tap}/master`);
+// the two facts mactable reads for a pre-made tap. The box's /sys is read inside it.
+async function keepTapMaster(box: Box, root: string, tap: string): Promise<void> {
+  const link = (await box.exec('readlink', `/sys/class/net/${tap}/master`)).trim();
   const master = link.slice(link.lastIndexOf('/') + 1);
   await mkdir(join(root, 'sys/class/net', tap), { recursive: true });
   await symlink(`../${master}`, join(root, 'sys/class/net', tap, 'master'));
-  const isBridge = await lstat(`/sys/class/net/${master}/bridge`).then(() => true, () => false);
-  if (isBridge) {
+  const bridgeId = await box.exec('cat', `/sys/class/net/${master}/bridge/bridge_id`).catch(() => null);
+  if (bridgeId !== null) {
     await mkdir(join(root, 'sys/class/net', master, 'bridge'), { recursive: true });
-    // fs.copyFile never finishes on sysfs files (their size reads as 4096): read and write instead.
-    await writeFile(join(root, 'sys/class/net', master, 'bridge', 'bridge_id'), await readFile(`/sys/class/net/${master}/bridge/bridge_id`));
+    await writeFile(join(root, 'sys/class/net', master, 'bridge', 'bridge_id'), `${bridgeId}\n`);
   }
 }
 
 const step = (what: string) => process.stderr.write(`capture: ${what}\n`);
 
-async function capture(lab: Lab): Promise<void> {
-  step('starting libvirtd');
-  await startLibvirt();
-  await rm(SPOOL, { recursive: true, force: true });
-  await mkdir(SPOOL, { recursive: true });
-  await mkdir(dirname(HOOK), { recursive: true });
-  await writeFile(HOOK, CAPTURE_HOOK, { mode: 0o755 });
-  lab.onCleanup(async () => {
-    await rm(HOOK, { force: true });
-    await reloadLibvirt();
-  });
-  await reloadLibvirt();
+async function capture(box: Box): Promise<void> {
+  step('installing the capture hook; libvirtd reads its hooks when it starts');
+  await mkdir(`${box.path}${SPOOL}`, { recursive: true });
+  await mkdir(dirname(`${box.path}${HOOK}`), { recursive: true });
+  await writeFile(`${box.path}${HOOK}`, CAPTURE_HOOK, { mode: 0o755 });
+  await box.restartLibvirtd();
 
   step('creating bridges, networks and the guest');
-  await lab.bridge('mtcap-br');
-  await lab.tap('mtcap-tap0', 'mtcap-br');
-  await lab.veth('mtcap-v0', 'mtcap-v1');
-  await lab.network('mtcap-iso', NETWORKS.iso);
-  await lab.network('mtcap-hostbr', NETWORKS.hostbr);
-  await lab.network('mtcap-mtm', NETWORKS.mtm, false);
-  await lab.guest({ name: 'mtcap-g1', nics: NICS });
+  await box.bridge('mtcap-br');
+  await box.tap('mtcap-tap0', 'mtcap-br');
+  await box.exec('ip', 'link', 'add', 'mtcap-v0', 'type', 'veth', 'peer', 'name', 'mtcap-v1');
+  await box.exec('ip', 'link', 'set', 'mtcap-v0', 'up');
+  await box.network('mtcap-iso', NETWORKS.iso);
+  await box.network('mtcap-hostbr', NETWORKS.hostbr);
+  await box.network('mtcap-mtm', NETWORKS.mtm, false);
+  await box.guest({ name: 'mtcap-g1', nics: NICS });
 
   step('saving virsh dumpxml and /run/libvirt files');
   const guestDir = join(OUT, 'mtcap-g1');
   const root = join(guestDir, 'root');
   await rm(OUT, { recursive: true, force: true });
   await mkdir(join(guestDir, 'virsh'), { recursive: true });
-  await writeFile(join(guestDir, 'virsh', 'dumpxml-live.xml'), await virsh('dumpxml', 'mtcap-g1'));
-  await writeFile(join(guestDir, 'virsh', 'dumpxml-inactive.xml'), await virsh('dumpxml', '--inactive', 'mtcap-g1'));
-  await keep(root, '/run/libvirt/qemu/mtcap-g1.xml');
+  await writeFile(join(guestDir, 'virsh', 'dumpxml-live.xml'), await box.virsh('dumpxml', 'mtcap-g1'));
+  await writeFile(join(guestDir, 'virsh', 'dumpxml-inactive.xml'), await box.virsh('dumpxml', '--inactive', 'mtcap-g1'));
+  await keep(box, root, '/run/libvirt/qemu/mtcap-g1.xml');
   for (const net of ['mtcap-iso', 'mtcap-hostbr']) {
-    await keep(root, `/run/libvirt/network/${net}.xml`);
-    await keep(root, `/run/libvirt/network/${net}`);
+    await keep(box, root, `/run/libvirt/network/${net}.xml`);
+    await keep(box, root, `/run/libvirt/network/${net}`);
   }
-  for (const net of ['mtcap-iso', 'mtcap-hostbr', 'mtcap-mtm']) await keep(root, `/etc/libvirt/qemu/networks/${net}.xml`);
-  await keepTapMaster(root, 'mtcap-tap0');
+  for (const net of ['mtcap-iso', 'mtcap-hostbr', 'mtcap-mtm']) await keep(box, root, `/etc/libvirt/qemu/networks/${net}.xml`);
+  await keepTapMaster(box, root, 'mtcap-tap0');
 
   step('restarting libvirtd for reconnect');
   // A daemon restart runs `reconnect` for the running guest.
-  await restartLibvirt();
+  await box.restartLibvirtd();
   await sleep(1000);
   step('destroying the guest for stopped and release');
-  await virsh('destroy', 'mtcap-g1');
-  await cp(SPOOL, OUT, { recursive: true });
+  await box.virsh('destroy', 'mtcap-g1');
+  await cp(`${box.path}${SPOOL}`, OUT, { recursive: true });
   const files = await readdir(join(guestDir, 'hook-stdin'));
   process.stdout.write(`captured ${files.length} hook inputs (${files.join(', ')}) into ${OUT}\n`);
   const args = await readFile(join(OUT, 'ARGS.txt'), 'utf8');
   process.stdout.write(args);
 }
 
-const lab = new Lab();
-// An interrupted capture still removes what it made.
+const box = await Box.create();
+// An interrupted capture still removes the box (it also dies with this process).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void lab.cleanup().finally(() => process.exit(130)));
+  process.once(signal, () => void box.destroy().finally(() => process.exit(130)));
 }
 try {
-  await capture(lab);
+  await capture(box);
 } finally {
-  step('cleaning up');
-  await lab.cleanup();
-  await rm(SPOOL, { recursive: true, force: true });
-  await sh('ip', ['-br', 'link']).then((links) => {
-    if (links.includes('mtcap')) process.stderr.write(`left behind:\n${links}\n`);
-  });
+  step('destroying the box');
+  await box.destroy();
 }

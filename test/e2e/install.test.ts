@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installSh } from '../helpers/installed.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { execa, type Options } from 'execa';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Box, boxMissing } from '../helpers/box.js';
+import { installSh as installOnMachine } from '../helpers/installed.js';
+import { canRun } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 
 const FOREIGN = '#!/bin/sh\n# the administrator\'s own qemu hook\nexit 0\n';
@@ -12,7 +13,16 @@ function tree(dir: string): string[] {
   return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).sort();
 }
 
-describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? null : 'install.sh needs root'))('install.sh', () => {
+let box: Box;
+// install.sh, the installed hook and command run inside a box (its own /etc/libvirt and /run, no daemons): a
+// default path that slipped through lands there, not on the machine.
+const installSh = (args: string[]) => installOnMachine(args, box.holder);
+function inBox(file: string, args: string[], options: Options = {}) {
+  const [nsenter, ...rest] = box.holder.enter(file, ...args) as [string, ...string[]];
+  return execa(nsenter, rest, options);
+}
+
+describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', boxMissing()))('install.sh', () => {
   let temp: TempDir;
   let args: string[];
   let hooks: string;
@@ -24,6 +34,12 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     args = ['--prefix', `${temp.path}/lib/mactable`, '--hooks-dir', hooks, '--bin-dir', `${temp.path}/bin`, '--unit-dir', `${temp.path}/systemd`, '--libvirt-version', '9.0.0'];
   });
   afterEach(() => temp.cleanup());
+  beforeAll(async () => {
+    box = await Box.create({ daemons: false });
+  });
+  afterAll(async () => {
+    await box?.destroy();
+  });
 
   it('installs the program, the command, the hook and an example config, root-owned', async () => {
     const result = await installSh(args);
@@ -44,7 +60,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     }
     const hook = readFileSync(`${hooks}/qemu.d/mactable`, 'utf8');
     expect(hook).toContain(`exec '${process.execPath}' '${temp.path}/lib/mactable/dist/hook.cjs' hook qemu "$@"`);
-    const version = await execa(`${temp.path}/bin/mactable`, ['--version']);
+    const version = await inBox(`${temp.path}/bin/mactable`, ['--version']);
     expect(version.stdout).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
   });
 
@@ -114,8 +130,8 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     const result = await installSh(['--prefix', `${odd}/lib`, '--hooks-dir', hooks, '--bin-dir', `${odd}/bin`, '--unit-dir', `${odd}/systemd`, '--libvirt-version', '9.0.0']);
     expect([result.code, result.stderr]).toEqual([0, '']);
     expect(readFileSync(`${hooks}/qemu.d/mactable`, 'utf8')).toContain(`exec '${process.execPath}' '${odd}/lib/dist/hook.cjs' hook qemu "$@"`);
-    expect((await execa(`${odd}/bin/mactable`, ['--version'])).stdout).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
-    const started = await execa(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], {
+    expect((await inBox(`${odd}/bin/mactable`, ['--version'])).stdout).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    const started = await inBox(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], {
       input: "<domain type='qemu' id='1'><name>guest</name><devices/></domain>",
       env: { LC_ALL: 'C', PATH: '/nonexistent', MACTABLE_CONFIG: `${temp.path}/etc/libvirt/mactable.json` },
       extendEnv: false,
@@ -133,7 +149,8 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     ['a newline in the bin directory', ['--bin-dir', '/opt/a\nb'], 'install.sh: a path with a newline cannot be recorded: /opt/a b'],
   ])('refuses %s with a message and changes nothing', async (_case, paths, message) => {
     const before = tree(temp.path);
-    const result = await installSh(['--hooks-dir', hooks, '--libvirt-version', '9.0.0', ...paths]);
+    // The bin and unit directories the test's own, unless the case names one: a refusal that failed writes nothing of the machine's.
+    const result = await installSh(['--hooks-dir', hooks, '--bin-dir', `${temp.path}/bin`, '--unit-dir', `${temp.path}/systemd`, '--libvirt-version', '9.0.0', ...paths]);
     expect([result.code, result.stdout, result.stderr]).toEqual([1, '', message.replace('NODE', process.execPath)]);
     expect(tree(temp.path)).toEqual(before);
   });
@@ -157,7 +174,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     // Without systemd as the init it says how to start the watcher instead.
     expect(result.stdout).toContain(`no systemd here: start the watcher with your init system, e.g. ${temp.path}/bin/mactable watch`);
     // verify runs `man` for Documentation=man:mactable(8): give it the installed page.
-    const verify = await execa('systemd-analyze', ['verify', `${temp.path}/systemd/mactable.service`], { reject: false, env: { MANPATH: `${temp.path}/share/man` } });
+    const verify = await inBox('systemd-analyze', ['verify', `${temp.path}/systemd/mactable.service`], { reject: false, env: { MANPATH: `${temp.path}/share/man` } });
     expect([verify.exitCode, String(verify.stderr)]).toEqual([0, '']);
   });
 
@@ -169,7 +186,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
     it('ends operations mactable ignores at once, without reading stdin', async () => {
       for (const [op, subop] of [['prepare', 'begin'], ['start', 'begin'], ['stopped', 'end'], ['migrate', 'begin'], ['restore', 'begin']]) {
         // stdin is a pipe the test never writes to nor closes: a hook that read it would hang until the timeout.
-        const hook = execa(`${hooks}/qemu.d/mactable`, ['guest', op as string, subop as string, '-'], { reject: false, timeout: 5000 });
+        const hook = inBox(`${hooks}/qemu.d/mactable`, ['guest', op as string, subop as string, '-'], { reject: false, timeout: 5000 });
         const result = await hook;
         expect([op, result.exitCode, result.timedOut, result.stdout, result.stderr]).toEqual([op, 0, false, '', '']);
       }
@@ -177,7 +194,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
 
     it('runs the program with libvirt\'s minimal environment (no node on PATH)', async () => {
       const xml = "<domain type='qemu' id='1'><name>guest</name><devices/></domain>";
-      const result = await execa(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], {
+      const result = await inBox(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], {
         input: xml,
         env: { LC_ALL: 'C', PATH: '/nonexistent', MACTABLE_CONFIG: `${temp.path}/etc/libvirt/mactable.json` },
         extendEnv: false,
@@ -188,7 +205,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', isRoot ? 
 
     it('exits 0 without a word when its program is gone (mactable removed, the hook left behind)', async () => {
       rmSync(`${temp.path}/lib/mactable/dist`, { recursive: true });
-      const result = await execa(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], { input: '<domain/>', reject: false });
+      const result = await inBox(`${hooks}/qemu.d/mactable`, ['guest', 'started', 'begin', '-'], { input: '<domain/>', reject: false });
       expect([result.exitCode, result.stdout, result.stderr]).toEqual([0, '', '']);
     });
   });

@@ -1,43 +1,60 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { DIST } from './dist.js';
 import { eventually } from './wait.js';
 
-// `mactable watch` running, its stderr collected line by line. `command` runs it (it must exec, keeping its pid).
+// The processes whose parent `pid` is.
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return []; // gone
+  }
+}
+
+// `mactable watch` (or another background process) running, its stderr collected line by line. `command` runs it
+// (it must exec, keeping its pid), or nsenter runs it in a box: then `pid` is nsenter's child, the process itself.
 export class Watcher {
   readonly lines: string[] = [];
-  private constructor(private readonly child: ResultPromise) {}
+  private constructor(
+    private readonly child: ResultPromise,
+    readonly pid: number,
+  ) {}
 
   // The built program's watcher inside a network namespace.
   static inNetns(netns: string, args: string[]): Watcher {
     return Watcher.start(['ip', 'netns', 'exec', netns, process.execPath, DIST, 'watch', ...args]);
   }
 
-  static start([file, ...args]: string[]): Watcher {
-    const child = execa(file as string, args, { reject: false, buffer: false, stdin: 'ignore' });
-    const watcher = new Watcher(child);
+  static start(command: string[]): Watcher {
+    const child = Watcher.launch(command);
+    return Watcher.collect(child, child.pid as number);
+  }
+
+  // A command line starting with `nsenter ... --pid`: nsenter forks the process into the box and waits for it.
+  static async entered(command: string[]): Promise<Watcher> {
+    const child = Watcher.launch(command);
+    const nsenter = child.pid as number;
+    let pid: number | undefined;
+    await eventually(() => (pid = childrenOf(nsenter)[0]) !== undefined || child.exitCode !== null, 10, 5);
+    if (pid === undefined) throw new Error(`${command.join(' ')} did not start: ${String((await child).stderr)}`);
+    return Watcher.collect(child, pid);
+  }
+
+  private static launch([file, ...args]: string[]): ResultPromise {
+    return execa(file as string, args, { reject: false, buffer: false, stdin: 'ignore' });
+  }
+
+  private static collect(child: ResultPromise, pid: number): Watcher {
+    const watcher = new Watcher(child, pid);
     child.stderr?.setEncoding('utf8').on('data', (text: string) => watcher.lines.push(...text.split('\n').filter(Boolean)));
     child.stdout?.resume();
     return watcher;
   }
 
-  get pid(): number {
-    return this.child.pid as number;
-  }
-
-  // Its child processes (the kernel monitor), from /proc: every process whose parent it is.
+  // Its child processes (the kernel monitor).
   children(): number[] {
-    return readdirSync('/proc')
-      .filter((name) => /^\d+$/u.test(name))
-      .filter((pid) => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === this.pid;
-        } catch {
-          return false; // gone meanwhile
-        }
-      })
-      .map(Number);
+    return childrenOf(this.pid);
   }
 
   // CPU seconds (user + system) and resident KiB, from /proc/PID/stat and /proc/PID/status.
@@ -52,7 +69,7 @@ export class Watcher {
   // SIGTERM, and the exit code with how long it took.
   async stop(): Promise<{ code: number | undefined; ms: number }> {
     const started = Date.now();
-    this.child.kill('SIGTERM');
+    process.kill(this.pid, 'SIGTERM'); // nsenter exits with its child's code
     const result = await this.child;
     return { code: result.exitCode, ms: Date.now() - started };
   }
@@ -66,7 +83,11 @@ export class Watcher {
         // gone meanwhile
       }
     }
-    this.child.kill('SIGKILL');
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
     await this.child;
   }
 

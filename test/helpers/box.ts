@@ -1,0 +1,231 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { DistRun } from './dist.js';
+import { Holder } from './holder.js';
+import { installSh } from './installed.js';
+import { isRoot, sh } from './sh.js';
+import { eventually } from './wait.js';
+import { Watcher } from './watcher.js';
+
+// The machine's directories a box puts its own over, inside its mount namespace only.
+const LIBVIRT_DIRS = ['/etc/libvirt', '/var/lib/libvirt', '/var/log/libvirt', '/var/cache/libvirt'];
+
+// Why boxes cannot run here, or null when they can.
+export function boxMissing(): string | null {
+  if (!isRoot) return 'they need root to make namespaces and run libvirtd';
+  for (const binary of ['/usr/sbin/libvirtd', '/usr/sbin/virtlogd', '/usr/bin/virsh', '/usr/bin/qemu-system-x86_64']) {
+    if (!existsSync(binary)) return `${binary} is not installed (apt-get install libvirt-daemon-system libvirt-clients qemu-system-x86)`;
+  }
+  const missing = LIBVIRT_DIRS.find((dir) => !existsSync(dir));
+  return missing === undefined ? null : `${missing} is missing (apt-get install libvirt-daemon-system)`;
+}
+
+export interface GuestSpec {
+  name: string;
+  nics: string[]; // <interface> elements
+  machine?: string;
+  acpi?: boolean; // PCI hot-plug on the i440fx machine goes through ACPI
+}
+
+// A guest with no disk that starts in well under a second under TCG.
+function guestXml({ name, nics, machine = 'pc', acpi = false }: GuestSpec): string {
+  return `<domain type='qemu'>
+  <name>${name}</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='${machine}'>hvm</type></os>${acpi ? '\n  <features><acpi/></features>' : ''}
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+${nics.map((nic) => `    ${nic}`).join('\n')}
+  </devices>
+</domain>
+`;
+}
+
+// QEMU's capabilities as the first box of this test file probed them (2–3 s per daemon start here); later boxes start
+// with a copy, which libvirt takes as long as QEMU and libvirt are the same binaries.
+let probed: { name: string; content: Buffer }[] = [];
+const CAPABILITIES = '/var/cache/libvirt/qemu/capabilities';
+
+export interface BoxOptions {
+  mactable?: unknown; // install mactable with this config before the daemon starts
+  daemons?: boolean; // false: the box's directories and namespaces only (for install.sh)
+}
+
+// One libvirt host on this machine: libvirtd and virtlogd in namespaces of their own, with the box's own
+// /etc/libvirt (hooks, mactable.json), /run, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt bind-mounted
+// from a temporary directory, its own bridges and guests. The machine's libvirt is never read or written.
+export class Box {
+  readonly socket: string;
+  readonly uri: string;
+
+  private constructor(
+    readonly path: string, // the box's directory on the machine
+    readonly holder: Holder,
+  ) {
+    this.socket = `${path}/run/libvirt/libvirt-sock`;
+    this.uri = `qemu:///system?socket=${this.socket}`;
+  }
+
+  static async create(options: BoxOptions = {}): Promise<Box> {
+    const path = mkdtempSync(join(tmpdir(), 'mactable-box-'));
+    for (const dir of [...LIBVIRT_DIRS, '/run']) mkdirSync(`${path}${dir}`, { recursive: true });
+    // libvirt's defaults as Debian ships them (its .conf files are all comments), whatever the machine's say;
+    // its own host UUID (libvirt refuses a migration between two hosts with the same) and no cgroups
+    // (the boxes would share them: both daemons number guests from 1).
+    writeFileSync(`${path}/etc/libvirt/libvirtd.conf`, `host_uuid = "${randomUUID()}"\n`);
+    writeFileSync(`${path}/etc/libvirt/qemu.conf`, 'cgroup_controllers = [ ]\n');
+    let holder: Holder;
+    try {
+      holder = await Holder.create([...LIBVIRT_DIRS, '/run'].map((dir) => [`${path}${dir}`, dir]));
+    } catch (error) {
+      rmSync(path, { recursive: true, force: true });
+      throw error;
+    }
+    const box = new Box(path, holder);
+    try {
+      // The hook in place before the daemon starts: it reads its hooks once at start (a SIGHUP right after was missed).
+      if (options.mactable !== undefined) await box.install(options.mactable);
+      if (options.daemons !== false) await box.startDaemons();
+    } catch (error) {
+      await box.destroy();
+      throw error;
+    }
+    return box;
+  }
+
+  exec = (command: string, ...args: string[]): Promise<string> => this.holder.exec(command, ...args);
+
+  // A background process inside the box (ended at destroy at the latest), its stderr collected.
+  spawn(command: string, ...args: string[]): Promise<Watcher> {
+    return Watcher.entered(this.holder.enter(command, ...args));
+  }
+
+  virsh(...args: string[]): Promise<string> {
+    return sh('virsh', ['-q', '-c', this.uri, ...args]);
+  }
+
+  // virsh reads definitions from files (child stdin is a socket, which /dev/stdin cannot open).
+  async virshWithFile(command: string, xml: string): Promise<string> {
+    const file = join(this.path, `def-${randomUUID()}.xml`);
+    writeFileSync(file, xml);
+    try {
+      return await this.virsh(command, file);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  // Where install.sh puts the program and the `mactable` command (the hook goes where libvirt looks: the box's).
+  get prefix(): string {
+    return `${this.path}/mactable`;
+  }
+
+  // install.sh as an administrator runs it, inside the box: the hook into its /etc/libvirt/hooks/qemu.d.
+  async install(config: unknown): Promise<string> {
+    const args = ['--prefix', `${this.prefix}/lib`, '--bin-dir', `${this.prefix}/bin`, '--unit-dir', `${this.prefix}/systemd`];
+    const result = await installSh(args, this.holder);
+    if (result.code !== 0) throw new Error(`install.sh failed: ${result.stderr}`);
+    this.configure(config);
+    return result.stdout;
+  }
+
+  // The box's /etc/libvirt/mactable.json; the hook reads it at every call.
+  configure(config: unknown): void {
+    writeFileSync(`${this.path}/etc/libvirt/mactable.json`, `${JSON.stringify(config)}\n`);
+  }
+
+  // The installed `mactable` command run inside the box, as its administrator would.
+  mactable(...args: string[]): Promise<DistRun> {
+    return this.holder.run(`${this.prefix}/bin/mactable`, ...args);
+  }
+
+  startWatcher(...args: string[]): Promise<Watcher> {
+    return this.spawn(`${this.prefix}/bin/mactable`, 'watch', ...args);
+  }
+
+  private async startDaemons(): Promise<void> {
+    const cache = `${this.path}${CAPABILITIES}`;
+    mkdirSync(cache, { recursive: true });
+    for (const { name, content } of probed) writeFileSync(`${cache}/${name}`, content, { mode: 0o600 });
+    await this.exec('virtlogd', '-d', '-p', `${this.path}/virtlogd.pid`);
+    await this.startLibvirtd();
+    if (probed.length === 0) probed = readdirSync(cache).map((name) => ({ name, content: readFileSync(`${cache}/${name}`) }));
+  }
+
+  private async startLibvirtd(): Promise<void> {
+    await this.exec('libvirtd', '-d', '-p', `${this.path}/libvirtd.pid`);
+    const answers = async () => (await execa('virsh', ['-q', '-c', this.uri, 'version'], { reject: false, timeout: 10_000 })).exitCode === 0;
+    if (!(await eventually(answers, 60, 100))) throw new Error("the box's libvirtd did not answer within 60 s");
+  }
+
+  // Stop and start libvirtd: running guests stay up and the qemu hook runs `reconnect` for each.
+  async restartLibvirtd(): Promise<void> {
+    const pid = (await this.exec('cat', `${this.path}/libvirtd.pid`)).trim();
+    await this.exec('kill', pid);
+    if (!(await eventually(async () => (await this.holder.run('kill', '-0', pid)).code !== 0, 30, 100))) {
+      throw new Error("the box's libvirtd did not stop within 30 s");
+    }
+    await this.startLibvirtd();
+  }
+
+  async bridge(name: string): Promise<string> {
+    await this.exec('ip', 'link', 'add', name, 'type', 'bridge');
+    await this.exec('ip', 'link', 'set', name, 'up');
+    return name;
+  }
+
+  async tap(name: string, master?: string): Promise<string> {
+    await this.exec('ip', 'tuntap', 'add', 'dev', name, 'mode', 'tap');
+    if (master) await this.exec('ip', 'link', 'set', name, 'master', master);
+    await this.exec('ip', 'link', 'set', name, 'up');
+    return name;
+  }
+
+  // Define a libvirt network; start it unless `start` is false.
+  async network(name: string, xml: string, start = true): Promise<string> {
+    await this.virshWithFile('net-define', xml);
+    if (start) await this.virsh('net-start', name);
+    return name;
+  }
+
+  // Define a guest and start it with `virsh start`, as administrators do.
+  async guest(spec: GuestSpec, start = true): Promise<string> {
+    await this.virshWithFile('define', guestXml(spec));
+    if (start) await this.virsh('start', spec.name);
+    return spec.name;
+  }
+
+  // Everything goes: the daemons, guests, watchers and any process inside, the devices, the mounts, the directory.
+  async destroy(): Promise<void> {
+    try {
+      await this.holder.destroy();
+    } finally {
+      rmSync(this.path, { recursive: true, force: true });
+    }
+  }
+}
+
+// Two boxes on one L2 segment: a veth pair, one end in each box as a port ("uplink") of its bridge, and an address on
+// each bridge (inside the boxes only) for the migration stream. Returns the addresses, a's then b's.
+export async function joinBridges(a: Box, b: Box, bridge: string, subnet = '10.99.0'): Promise<[string, string]> {
+  // From a's network namespace with the machine's pids, so b's holder can be named.
+  await a.holder.netExec('ip', 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'uplink', 'netns', String(b.holder.pid));
+  const addresses: [string, string] = [`${subnet}.1`, `${subnet}.2`];
+  for (const [box, address] of [
+    [a, addresses[0]],
+    [b, addresses[1]],
+  ] as const) {
+    await box.exec('ip', 'link', 'set', 'uplink', 'master', bridge, 'up');
+    await box.exec('ip', 'addr', 'add', `${address}/24`, 'dev', bridge);
+  }
+  return addresses;
+}
+
+// `virsh migrate --live` from one box to another; the migration stream goes to `address` (the destination's bridge).
+export async function migrate(from: Box, to: Box, guest: string, address: string): Promise<void> {
+  await from.virsh('migrate', '--live', guest, `qemu+unix:///system?socket=${to.socket}`, `tcp://${address}`);
+}
