@@ -7,15 +7,12 @@ import { ensureStraysGone, type Placed } from '../host/strays.js';
 import { ensurePortFlag, FLAG_WORDS, type PortFlag } from '../host/sysfs.js';
 import type { Desired } from '../plan/desired.js';
 import type { ManagedPort } from '../plan/plan.js';
+import type { Outcome } from '../report/report.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 
-// What happened to one managed port: the changes made (in words), the step that failed, if one did, and a note
-// (why nothing was done, or what was put back after a failure).
-export interface PortOutcome {
+// What happened to one managed port.
+export interface PortOutcome extends Outcome {
   port: ManagedPort;
-  changes: string[];
-  failure: string | null;
-  note: string | null;
 }
 
 // A port, the state it should reach, the static entries on it that nobody wants and those for its MACs on other

@@ -1,4 +1,4 @@
-import { ensurePorts, undoPorts, type PortOutcome } from '../actions/apply.js';
+import { ensurePorts, undoPorts } from '../actions/apply.js';
 import { DEFAULT_TIMEOUT, type OnError } from '../config/config.js';
 import { parseDomain } from '../domain/parse.js';
 import { describe, EXIT, exitCodeOf } from '../runtime/errors.js';
@@ -7,12 +7,12 @@ import { gatherFacts } from '../host/gather.js';
 import { waiterArg, watchProcesses } from '../host/watchers.js';
 import { printable } from '../domain/names.js';
 import { desiredFor, pausedWords, vcpusRun } from '../plan/desired.js';
-import { managedPorts, planDomain, type ManagedPort, type Plan } from '../plan/plan.js';
+import { leftPorts, managedPorts, planDomain, type LeftPort, type ManagedPort, type Plan } from '../plan/plan.js';
 import { removeLeftEntries } from '../actions/strays.js';
 import { everyGuest } from '../actions/plan-host.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 import type { Config } from '../config/config.js';
-import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
+import { outcomeLine, problemLines, syslogLines, warnings, type Outcome } from '../report/report.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound, type Bounded } from '../runtime/time-bound.js';
 
@@ -81,11 +81,12 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     setFallback(warnOnly() ? EXIT.ok : EXIT.failed);
     bounded = withTimeBound(rt, config.config.timeout, started);
     const domain = parseDomain(await bounded.readStdin(), 'stdin');
-    const plan = planDomain(domain, gatherFacts(domain, settings.host), config.config);
+    const facts = gatherFacts(domain, settings.host);
+    const plan = planDomain(domain, facts, config.config);
     rt.stderr(warnings(plan.problems));
     const managed = managedPorts(plan);
     const outcomes = action.undo
-      ? await leave(settings.host, bounded.bridge, managed, config.config)
+      ? await leave(settings.host, bounded.bridge, managed, leftPorts(domain, facts, config.config), config.config)
       : managed.length === 0
         ? []
         : await ensurePorts(settings.host, bounded.bridge, managed.map((port) => ({ port, want: desiredFor(plan.run, port, config.config) })), warnOnly());
@@ -100,11 +101,10 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
 
 // The guest is gone (`release`): taps that outlive it (managed='no') put back as libvirt made them, and static
 // entries for its MACs that learning moved to another port of its bridge before its tap went (the destination's
-// announce after a migration) deleted.
-async function leave(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[], config: Config): Promise<PortOutcome[]> {
-  const undone = await undoPorts(host, bridge, ports.filter((port) => !port.tapManaged));
-  const left = await removeLeftEntries(bridge, ports, everyGuest(host, config));
-  return [...undone, ...left];
+// announce after a migration) deleted. libvirt's XML names no taps by then: the ports are known by MAC and bridge.
+async function leave(host: HostFs, bridge: BridgeRunner, kept: ManagedPort[], left: LeftPort[], config: Config): Promise<Outcome[]> {
+  const undone = await undoPorts(host, bridge, kept.filter((port) => !port.tapManaged));
+  return [...undone, ...(await removeLeftEntries(bridge, left, everyGuest(host, config)))];
 }
 
 // Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run, unless a
@@ -121,7 +121,7 @@ async function leaveWaiter(rt: Runtime, host: HostFs, guest: string): Promise<st
 
 // A paused guest (incoming migration, start --paused) keeps its port as libvirt made it, so the bridge learns its
 // place from its announce; the waiter or the watcher makes the port mactable's when its vCPUs run.
-function notePaused(plan: Plan, outcomes: PortOutcome[], noWaiter: string | null): void {
+function notePaused(plan: Plan, outcomes: Outcome[], noWaiter: string | null): void {
   for (const outcome of outcomes) {
     if (outcome.failure === null) outcome.note = `as libvirt made it while the guest is ${pausedWords(plan.run)}: ${noWaiter ?? 'mactable takes it when the vCPUs run'}`;
   }
@@ -129,7 +129,7 @@ function notePaused(plan: Plan, outcomes: PortOutcome[], noWaiter: string | null
 
 // Every port on stderr (libvirt shows it when the start fails: nothing half-done silently); the plan's problems,
 // changes and failures in the system log, all through one `logger`.
-async function report(rt: Runtime, bounded: Bounded, guest: string, op: string, outcomes: PortOutcome[], idle: string, warnOnly: boolean, problems: string[]): Promise<void> {
+async function report(rt: Runtime, bounded: Bounded, guest: string, op: string, outcomes: Outcome[], idle: string, warnOnly: boolean, problems: string[]): Promise<void> {
   for (const outcome of outcomes) {
     const warning = outcome.failure !== null && warnOnly ? 'warning: ' : '';
     rt.stderr(`mactable: ${warning}${outcomeLine(guest, outcome, idle)}\n`);

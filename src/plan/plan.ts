@@ -14,7 +14,7 @@ export interface PortRef {
 }
 
 // Every MAC a port has a static entry for: the guest's own first, then the extras.
-export const macsOf = (port: PortRef): string[] => [port.mac, ...port.extraMacs];
+export const macsOf = (port: { mac: string; extraMacs: string[] }): string[] => [port.mac, ...port.extraMacs];
 
 // One entry per <interface>, in document order; `manage` entries have mac, tap and bridge set and valid.
 export interface PortPlan {
@@ -103,6 +103,27 @@ const withoutShared = (ports: PortPlan[], shared: Set<string>): PortPlan[] =>
 export function refuseSharedAcrossGuests(plans: Plan[]): Plan[] {
   const { shared, problems } = refuseShared(plans.map((plan) => ({ guest: plan.domain, ports: plan.ports })));
   return plans.map((plan) => ({ ...plan, ports: withoutShared(plan.ports, shared), problems: [...plan.problems, ...(problems.get(plan.domain) ?? [])] }));
+}
+
+// A port of a guest that has left: its MACs and bridge (its tap, when libvirt's XML still names it).
+export interface LeftPort {
+  mac: string;
+  extraMacs: string[];
+  tap: string | null;
+  bridge: string;
+}
+
+// The ports a guest that left had where mactable managed them, from libvirt's XML at `release` (which names no taps):
+// their MACs may have static entries left on other ports of their bridges. Pure, like planDomain.
+export function leftPorts(domain: Domain, facts: HostFacts, config: Config): LeftPort[] {
+  const { choices } = domain;
+  return domain.nics.flatMap((nic): LeftPort[] => {
+    const resolved = resolveNic(nic, facts, true);
+    const choice = resolved.mac === null ? undefined : choices.nics.get(resolved.mac);
+    const { manage } = decide(resolved, config, { nic: choice?.manage ?? null, guest: choices.manage });
+    const { mac, tap, bridge } = resolved;
+    return manage && mac !== null && bridge !== null ? [{ mac, extraMacs: choice?.extraMacs ?? [], tap, bridge }] : [];
+  });
 }
 
 export function managedPorts(plan: Plan): ManagedPort[] {

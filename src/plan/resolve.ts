@@ -27,7 +27,9 @@ const TYPE_NOTES: Record<string, string> = {
 const NON_BRIDGE_FORWARD = new Set(['private', 'vepa', 'passthrough', 'hostdev']);
 const BRIDGE_PLUGS = new Set(['network', 'bridge']);
 
-export function resolveNic(nic: Nic, facts: HostFacts): ResolvedNic {
+// `gone`: the guest has left (libvirt's XML at `release` names no taps any more): a bridge or network NIC is resolved
+// without one, for the entries its MAC may have left behind on its bridge.
+export function resolveNic(nic: Nic, facts: HostFacts, gone = false): ResolvedNic {
   const type = nic.actual?.type ?? nic.type;
   const base: ResolvedNic = {
     type,
@@ -58,11 +60,11 @@ export function resolveNic(nic: Nic, facts: HostFacts): ResolvedNic {
   const badMac = macProblem(nic.mac);
   if (badMac) return { ...resolved, problem: `MAC ${quote(nic.mac)} ${badMac}` };
 
-  if (nic.tap === null) return { ...resolved, problem: 'no tap named in the XML (<target dev>): the guest is not running' };
-  const badTap = ifnameProblem(nic.tap);
-  if (badTap) return { ...resolved, problem: `tap name ${quote(nic.tap)} ${badTap}` };
+  if (nic.tap === null && !(gone && type !== 'ethernet')) return { ...resolved, problem: 'no tap named in the XML (<target dev>): the guest is not running' };
+  const badTap = nic.tap === null ? null : ifnameProblem(nic.tap);
+  if (badTap) return { ...resolved, problem: `tap name ${quote(nic.tap as string)} ${badTap}` };
 
-  if (type === 'ethernet') {
+  if (type === 'ethernet' && nic.tap !== null) {
     const master = facts.taps.get(nic.tap);
     if (!master?.master) return { ...resolved, problem: `tap ${nic.tap} is not attached to a bridge` };
     resolved = { ...resolved, bridge: master.master };

@@ -1,11 +1,19 @@
-import type { PortOutcome } from '../actions/apply.js';
 import { printable } from '../domain/names.js';
 import type { LogLine } from '../runtime/runtime.js';
 
-// One line per port, naming guest, tap, bridge and what happened: the same words for stderr and the system log.
-export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): string {
+// What happened to one port (ensure*, an undo, the entries a guest left): the changes made in words, the step that
+// failed, if one did, and a note (why nothing was done, or what was put back after a failure).
+export interface Outcome {
+  port: { mac: string; tap: string | null; bridge: string }; // tap null: a guest that left, whose XML names none
+  changes: string[];
+  failure: string | null;
+  note: string | null;
+}
+
+// One line per port, naming guest, tap (or MAC), bridge and what happened: the same words for stderr and the system log.
+export function outcomeLine(guest: string, outcome: Outcome, idle: string): string {
   const { port, changes, failure, note } = outcome;
-  const subject = `${printable(guest)}: ${port.tap} on ${port.bridge}`;
+  const subject = `${printable(guest)}: ${port.tap ?? port.mac} on ${port.bridge}`;
   const what =
     failure !== null
       ? `${failure}${changes.length > 0 ? ` (done before that: ${changes.join(', ')})` : ''}`
@@ -16,10 +24,10 @@ export function outcomeLine(guest: string, outcome: PortOutcome, idle: string): 
 }
 
 // Whether a port's outcome has anything to say: a change, a failure or a note (the watcher writes nothing else).
-export const happened = ({ changes, failure, note }: PortOutcome): boolean => changes.length > 0 || failure !== null || note !== null;
+export const happened = ({ changes, failure, note }: Outcome): boolean => changes.length > 0 || failure !== null || note !== null;
 
 // The system log gets every change, failure and note, with the operation that made it; ports already in place are not news.
-export function syslogLines(guest: string, outcomes: PortOutcome[], idle: string, failureLevel: 'err' | 'warning', operation: string): LogLine[] {
+export function syslogLines(guest: string, outcomes: Outcome[], idle: string, failureLevel: 'err' | 'warning', operation: string): LogLine[] {
   return outcomes
     .filter(happened)
     .map((outcome) => ({ level: outcome.failure === null ? 'info' : failureLevel, text: `${outcomeLine(guest, outcome, idle)} (${operation})` }));

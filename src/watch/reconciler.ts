@@ -8,7 +8,7 @@ import { everyonePlanned, ParseCache, planHost } from '../actions/plan-host.js';
 import { macsOf, type ManagedPort } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
 import { removeLeftEntries } from '../actions/strays.js';
-import { happened, outcomeLine } from '../report/report.js';
+import { happened, outcomeLine, type Outcome } from '../report/report.js';
 import type { BridgeRunner, LogLine } from '../runtime/runtime.js';
 
 // How long the watcher remembers a guest that left this host (a migration's source): its entries are moved by the
@@ -104,8 +104,8 @@ export class Reconciler {
 
   // A port's outcome in the log: what was done or what failed; a drift that was gone by the time it was fixed
   // (the kernel moved the entry meanwhile) did nothing and says nothing.
-  private record(lines: LogLine[], guest: string, outcome: PortOutcome): void {
-    const key = `${guest}/${outcome.port.tap}`;
+  private record(lines: LogLine[], guest: string, outcome: Outcome): void {
+    const key = `${guest}/${outcome.port.tap ?? outcome.port.mac}`;
     const status = this.statuses.get(guest)?.find(({ port }) => port.tap === outcome.port.tap);
     if (outcome.failure === null) {
       this.counters.repairs += 1;

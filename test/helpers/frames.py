@@ -2,13 +2,18 @@
 """Numbered test frames for the migration suite: a sender at a fixed rate, and a counter of the frames each
 interface of a network namespace transmits.
 
-  frames.py send IFACE DST_MAC RATE   send until SIGTERM; prints the number of frames sent
-  frames.py count                     until SIGTERM; prints {"IFACE": [seq, ...]} of frames sent out of each
+  frames.py send IFACE DST_MAC RATE OUT  send until SIGTERM, then write {"times": [ms, ...]} to OUT: when each
+                                        frame (by its number) was sent, in milliseconds of the wall clock
+  frames.py count MAC OUT               until SIGTERM, then write to OUT {"frames": {"IFACE": [seq, ...]}, the
+                                        numbered frames each interface sent out, "announces": {"IFACE": ms}, when
+                                        a RARP frame from MAC (QEMU announcing a migrated guest) first came in}
 
 The counter's socket is bound to no interface, so it sees taps that appear later (a migration's destination);
-only an ETH_P_ALL packet socket is shown outgoing frames (PACKET_OUTGOING).
+only an ETH_P_ALL packet socket is shown outgoing frames (PACKET_OUTGOING). Both write JSON to a file: the sender's
+and counter's standard output belong to whoever started them.
 """
 import json
+import os
 import signal
 import socket
 import struct
@@ -36,12 +41,19 @@ def mac_bytes(text):
     return bytes(int(part, 16) for part in text.split(":"))
 
 
-def send(iface, dst, rate):
+def write(path, value):
+    with open(path + ".tmp", "w") as out:
+        json.dump(value, out)
+    os.rename(path + ".tmp", path)
+
+
+def send(iface, dst, rate, path):
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind((iface, 0))
     src = sock.getsockname()[4]  # the interface's own MAC
     header = mac_bytes(dst) + src + struct.pack("!H", ETHERTYPE) + MAGIC
     start = time.monotonic()
+    times = []
     seq = 0
     while not stop:
         # Paced by the clock, not by sleeps added up: a late wake-up sends the frames it owes.
@@ -51,31 +63,36 @@ def send(iface, dst, rate):
             time.sleep(delay)
             continue
         sock.send(header + struct.pack("!I", seq) + bytes(40))
+        times.append(round(time.time() * 1000, 1))
         seq += 1
-    print(seq, flush=True)
+    write(path, {"times": times})
 
 
-def count():
+def count(mac, path):
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     sock.settimeout(0.2)
+    guest = mac_bytes(mac)
     seen = {}
+    announces = {}
     print("ready", file=sys.stderr, flush=True)
     while not stop:
         try:
             data, address = sock.recvfrom(2048)
         except (socket.timeout, InterruptedError):
             continue
-        ifname, _proto, pkttype = address[0], address[1], address[2]
+        ifname, pkttype = address[0], address[2]
+        if data[12:14] == b"\x80\x35" and data[6:12] == guest and pkttype != PACKET_OUTGOING:
+            announces.setdefault(ifname, round(time.time() * 1000, 1))
         if pkttype != PACKET_OUTGOING or len(data) < 22 or data[12:14] != b"\x88\xb5" or data[14:18] != MAGIC:
             continue
         seen.setdefault(ifname, []).append(struct.unpack("!I", data[18:22])[0])
-    print(json.dumps(seen), flush=True)
+    write(path, {"frames": seen, "announces": announces})
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["send"] and len(sys.argv) == 5:
-        send(sys.argv[2], sys.argv[3], float(sys.argv[4]))
-    elif sys.argv[1:] == ["count"]:
-        count()
+    if sys.argv[1:2] == ["send"] and len(sys.argv) == 6:
+        send(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5])
+    elif sys.argv[1:2] == ["count"] and len(sys.argv) == 4:
+        count(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

@@ -119,6 +119,13 @@ describe('the hook: strict or warn, per operation, for each kind of failure', ()
     expect(bridge.entries.get('up0')).toEqual([]);
   });
 
+  it("release with libvirt's own XML, which names no tap by then: the moved entry deleted, the port named by its MAC", async () => {
+    const released = liveDomain([`<interface type='bridge'><mac address='${MAC}'/><source bridge='br0'/></interface>`]);
+    bridge.entries.set('up0', [{ mac: MAC, state: 'static', flags: [] }]);
+    expect(await hook('release', {}, released)).toMatchObject({ code: 0, stdout: '', stderr: `mactable: guest1: ${MAC} on br0: static entry ${MAC} on up0 deleted\n` });
+    expect(bridge.entries.get('up0')).toEqual([]);
+  });
+
   it.each([
     ['started', 1],
     ['reconnect', 0],

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { type Box, migrate } from './box.js';
+import { readPortState, readStaticEntries } from './netns.js';
+import { eventually } from './wait.js';
+import type { Watcher } from './watcher.js';
+
+const FRAMES = new URL('./frames.py', import.meta.url).pathname;
+export const RATE = 1000; // frames a second
+
+// One live migration as the frames saw it: those sent from the migration's start to 1 s after it returned that the
+// guest's running side did not get (before its announce: the source's tap; after: the destination's), and those
+// that reached neither tap.
+export interface Gap {
+  from: string;
+  to: string;
+  lost: number;
+  neither: number;
+  seconds: number; // how long `virsh migrate` took
+}
+
+interface Counted {
+  frames: Record<string, number[]>;
+  announces: Record<string, number>;
+}
+
+// The guest's tap in a box, from its live XML.
+export async function tapOf(box: Box, guest: string, mac: string): Promise<string> {
+  const xml = await box.virsh('dumpxml', guest);
+  for (const [, block] of xml.matchAll(/<interface[^>]*>([^]*?)<\/interface>/gu)) {
+    if (block?.includes(`'${mac}'`)) {
+      const tap = /<target dev='([^']+)'/u.exec(block)?.[1];
+      if (tap) return tap;
+    }
+  }
+  throw new Error(`${guest} has no tap for ${mac}`);
+}
+
+// A sender on box a's bridge at RATE frames a second to the guest's MAC (through a veth pair of its own), and a
+// counter in each box of the numbered frames every interface transmits, for the switch-overs of live migrations.
+export class GapMeter {
+  private readonly counters: Watcher[] = [];
+  private sender: Watcher | null = null;
+
+  private constructor(
+    private readonly boxes: [Box, Box],
+    private readonly mac: string,
+    private readonly dir: string,
+  ) {}
+
+  static async start(boxes: [Box, Box], bridge: string, mac: string, dir: string): Promise<GapMeter> {
+    const meter = new GapMeter(boxes, mac, dir);
+    const [a] = boxes;
+    await a.exec('ip', 'link', 'add', 'snd0', 'type', 'veth', 'peer', 'name', 'snd1');
+    await a.exec('ip', 'link', 'set', 'snd0', 'master', bridge, 'up');
+    await a.exec('ip', 'link', 'set', 'snd1', 'up');
+    for (const [i, box] of boxes.entries()) {
+      const counter = await box.spawn('python3', FRAMES, 'count', mac, meter.file(`count${i}`));
+      meter.counters.push(counter);
+      if (!(await counter.waitForLine(/^ready$/u, 30))) throw new Error(`the frame counter in box ${i} did not start: ${counter.lines.join('; ')}`);
+    }
+    meter.sender = await a.spawn('python3', FRAMES, 'send', 'snd1', mac, String(RATE), meter.file('sent'));
+    return meter;
+  }
+
+  private file(name: string): string {
+    return `${this.dir}/${name}.json`;
+  }
+
+  // Migrate and return the spans to measure; the frames are counted once the meter stops.
+  async migrate(from: Box, to: Box, guest: string, address: string, names: [string, string]): Promise<Span> {
+    const source = await tapOf(from, guest, this.mac);
+    const started = Date.now();
+    await migrate(from, to, guest, address);
+    const returned = Date.now();
+    return { from: names[0], to: names[1], source, target: await tapOf(to, guest, this.mac), toBox: this.boxes.indexOf(to), started, returned };
+  }
+
+  // Stop sender and counters, and measure each span: from its start to 1 s after its migration returned.
+  async stop(spans: Span[]): Promise<Gap[]> {
+    await this.sender?.stop();
+    for (const counter of this.counters) await counter.stop();
+    const sent = (JSON.parse(readFileSync(this.file('sent'), 'utf8')) as { times: number[] }).times;
+    const counted = [0, 1].map((i) => JSON.parse(readFileSync(this.file(`count${i}`), 'utf8')) as Counted);
+    return spans.map((span) => {
+      const on = (box: number, tap: string) => new Set(counted[box]?.frames[tap] ?? []);
+      const fromBox = 1 - span.toBox;
+      const source = on(fromBox, span.source);
+      const target = on(span.toBox, span.target);
+      // The switch-over: the destination's QEMU announces the guest from its tap once its vCPUs run.
+      const announced = counted[span.toBox]?.announces[span.target] ?? Infinity;
+      let lost = 0;
+      let neither = 0;
+      sent.forEach((at, seq) => {
+        if (at < span.started || at > span.returned + 1000) return;
+        if (!source.has(seq) && !target.has(seq)) neither += 1;
+        if (!(at < announced ? source : target).has(seq)) lost += 1;
+      });
+      return { from: span.from, to: span.to, lost, neither, seconds: (span.returned - span.started) / 1000 };
+    });
+  }
+
+  // For teardown after a failure: the processes end with their box anyway; this stops them first if it can.
+  async kill(): Promise<void> {
+    for (const process of [this.sender, ...this.counters]) await process?.kill().catch(() => undefined);
+  }
+}
+
+export interface Span {
+  from: string;
+  to: string;
+  source: string;
+  target: string;
+  toBox: number;
+  started: number;
+  returned: number;
+}
+
+// 1 s after a migration: no static entry for the guest's MAC on any port of the source's bridge; on the destination
+// learning and flooding off and the static entry on the guest's tap (sticky when asked).
+export async function settledWithin(from: Box, to: Box, bridge: string, tap: string, mac: string, sticky: boolean): Promise<{ source: boolean; destination: boolean }> {
+  const sourceClean = async () => !(await readStaticEntries(from.exec, bridge)).some((entry) => entry.mac === mac);
+  const destinationRight = async () => {
+    const { learning, flood } = await readPortState(to.exec, tap);
+    const entry = (await readStaticEntries(to.exec, bridge)).find((candidate) => candidate.mac === mac && candidate.ifname === tap);
+    return !learning && !flood && entry !== undefined && (entry.flags ?? []).includes('sticky') === sticky;
+  };
+  const [source, destination] = await Promise.all([eventually(sourceClean, 1), eventually(destinationRight, 1)]);
+  return { source, destination };
+}
