@@ -1,9 +1,9 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { canRun, isRoot, missingTool } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { liveDomain } from '../helpers/xml.js';
 
@@ -12,10 +12,7 @@ const FOREIGN_MAC = '02:00:00:00:00:77';
 
 function missing(): string | null {
   if (!isRoot) return 'it needs root to create network namespaces';
-  for (const tool of ['/usr/bin/tcpdump', '/usr/bin/ping']) {
-    if (!existsSync(tool)) return `${tool} is missing (apt-get install tcpdump iputils-ping)`;
-  }
-  return null;
+  return missingTool({ unshare: 'util-linux', nsenter: 'util-linux', tcpdump: 'tcpdump', ping: 'iputils-ping' });
 }
 
 // Count the frames matching `filter` that arrive on `dev` inside `ns` while `traffic` runs.

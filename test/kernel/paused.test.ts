@@ -23,7 +23,7 @@ const MTM_NIC = `<interface type='network'><mac address='${MAC}'/><source networ
 
 // A live migration's destination, replayed with status files under --root: libvirt runs `started` while the
 // vCPUs are stopped (status paused/migration), and no hook runs at the switch-over.
-describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
+describe.skipIf(!kernelSuite('test/kernel/paused.test.ts', { python3: 'python3' }))(
   "paused guests: mactable's state exists exactly while the vCPUs run, in a network namespace with status files under --root",
   () => {
     const temp = new TempDir();

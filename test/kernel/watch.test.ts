@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
-import { kernelSuite } from '../helpers/sh.js';
+import { canRun, kernelSuite, missingTool } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { eventually } from '../helpers/wait.js';
 import { Watcher } from '../helpers/watcher.js';
@@ -111,7 +111,7 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       expect(await timeUntil(async () => (await right('tap0', MACS[0] as string)) && right('tap1', MACS[1] as string))).not.toBeNull();
     });
 
-    it('metrics: valid exposition (promtool), drift while a NIC cannot be fixed, ok once it can', async () => {
+    it.skipIf(!canRun('the metrics test (test/kernel/watch.test.ts)', missingTool({ promtool: 'prometheus' })))('metrics: valid exposition (promtool), drift while a NIC cannot be fixed, ok once it can', async () => {
       await start();
       status('guest1', ['tap0', 'tap1', 'tap2']); // tap2 does not exist yet
       expect(await eventually(() => readFileSync(metrics, 'utf8').includes('mactable_ports{bridge="br0",verdict="drift"} 1'), 2)).toBe(true);
