@@ -70,9 +70,10 @@ export class Netns {
     return String(this.pid);
   }
 
-  // The argv that runs a command in the namespace, for commands a test starts and stops itself.
+  // The argv that runs a command in the namespace, in this process's directory (entering a mount namespace
+  // would start it in /), for commands a test starts and stops itself.
   enter(command: string, ...args: string[]): [string, ...string[]] {
-    return ['nsenter', '-t', String(this.pid), '--net', '--mount', '--', command, ...args];
+    return ['nsenter', '-t', String(this.pid), '--net', '--mount', `--wd=${process.cwd()}`, '--', command, ...args];
   }
 
   ip(...args: string[]): Promise<string> {
