@@ -216,28 +216,24 @@ function libvirtManagedCheck(context: DoctorContext): Check {
   );
 }
 
-// Sticky entries and locked ports, tried on a bridge in a throwaway network namespace (nothing of the host's is touched).
+// The probe: a bridge with a veth port, then a sticky entry and a locked port tried on it. It runs in a network
+// namespace of its own made by `unshare --net`, which ends with the script: nothing of the host's is touched and
+// nothing is left (`ip netns add` would bind-mount /run/netns over itself for good).
+const PROBE = [
+  'set -e',
+  'ip link add name probe-br type bridge',
+  'ip link add name probe-p type veth peer name probe-q',
+  'ip link set dev probe-p master probe-br',
+  'bridge fdb add 02:00:00:00:00:01 dev probe-p master static sticky 2> /dev/null && echo sticky || true',
+  'bridge link set dev probe-p locked on 2> /dev/null && echo locked || true',
+].join('\n');
+
+// Sticky entries and locked ports: what the probe printed, or why it could not run.
 async function probeSupport(rt: Runtime): Promise<{ sticky: boolean; locked: boolean } | string> {
-  const ns = `mactable-doctor-${rt.now().toString(36)}`;
-  const run = (file: string, ...args: string[]) => rt.command(file, args);
-  const made = await run('ip', 'netns', 'add', ns);
-  if (made.exitCode !== 0) return made.failure ?? made.stderr.trim();
-  try {
-    const steps = [
-      ['link', 'add', 'name', 'probe-br', 'type', 'bridge'],
-      ['link', 'add', 'name', 'probe-p', 'type', 'veth', 'peer', 'name', 'probe-q'],
-      ['link', 'set', 'dev', 'probe-p', 'master', 'probe-br'],
-    ];
-    for (const args of steps) {
-      const step = await run('ip', '-n', ns, ...args);
-      if (step.exitCode !== 0) return step.failure ?? step.stderr.trim();
-    }
-    const sticky = await run('bridge', '-n', ns, 'fdb', 'add', '02:00:00:00:00:01', 'dev', 'probe-p', 'master', 'static', 'sticky');
-    const locked = await run('bridge', '-n', ns, 'link', 'set', 'dev', 'probe-p', 'locked', 'on');
-    return { sticky: sticky.exitCode === 0, locked: locked.exitCode === 0 };
-  } finally {
-    await run('ip', 'netns', 'del', ns);
-  }
+  const result = await rt.command('unshare', ['--net', 'sh', '-c', PROBE]);
+  if (result.exitCode !== 0) return result.failure ?? (result.stderr.trim() || `exit ${result.exitCode}`);
+  const said = result.stdout.split('\n');
+  return { sticky: said.includes('sticky'), locked: said.includes('locked') };
 }
 
 async function beyondLibvirtCheck({ rt, config }: DoctorContext): Promise<Check> {

@@ -178,6 +178,8 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
     const hook = `${temp.path}/etc/libvirt/hooks/qemu.d/mactable`;
     const cli = `${temp.path}/bin/mactable`;
     const config = temp.json('mactable.json', { bridges: ['br*'] });
+    // The hooks' host: a root of our own (no status file, no watcher), never the machine's /run/libvirt.
+    const { root: hookRoot } = temp.hostRoot();
 
     // br0: 64 guest taps. br1, br2, br3: one guest tap each and a veth port holding 10 000, 50 000 and no other
     // entries; br2 and br3 also carry the taps of 10 running guests for `status`.
@@ -205,7 +207,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
         await ns.tap(`${bridge}s${g}`, bridge);
         writeFileSync(`${root}/run/libvirt/qemu/st${g}.xml`, statusDomain([bridgeNic(mac(100 + g), bridge, `${bridge}s${g}`)], `st${g}`));
       }
-      await ns.exec(cli, 'repair', '--all', '--root', root, '--config', config);
+      await ns.exec('env', `MACTABLE_SYSLOG_SOCKET=${syslogSocket}`, cli, 'repair', '--all', '--root', root, '--config', config);
       return root;
     };
     const [root50k, rootEmpty] = [await statusRoot('br2'), await statusRoot('br3')];
@@ -228,6 +230,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
       // a system log socket; --env=inherit runs both sides in this shell's environment instead.
       env: {
         ...(inherit ? (process.env as Record<string, string>) : { LC_ALL: 'C', PATH: '/usr/bin:/bin', HOME: '/root' }),
+        MACTABLE_ROOT: hookRoot,
         MACTABLE_CONFIG: config,
         MACTABLE_SYSLOG_SOCKET: syslogSocket,
       },
@@ -282,7 +285,8 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
     };
     const specFile = temp.json('spec.json', spec);
     // Measure from inside the namespace, so neither side pays for entering it.
-    const inside = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, ...process.execArgv, new URL(import.meta.url).pathname, '--measure', specFile, `${temp.path}/time.out`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const [enter, ...args] = ns.enter(process.execPath, ...process.execArgv, new URL(import.meta.url).pathname, '--measure', specFile, `${temp.path}/time.out`);
+    const inside = spawnSync(enter, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (inside.status !== 0) throw new Error('the measurement failed');
     const results = JSON.parse(inside.stdout) as Result[];
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`;
@@ -290,6 +294,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
     else process.stdout.write(`${table(results, spec.rounds)}\n\nMachine: ${machine}\n`);
   } finally {
     syslog.kill();
+    if (syslog.exitCode === null && syslog.signalCode === null) await once(syslog, 'exit');
     await ns.remove();
     temp.cleanup();
   }

@@ -5,7 +5,7 @@ import { DebianRoot } from '../helpers/debian-root.js';
 import { DIST } from '../helpers/dist.js';
 import { SOURCE } from '../helpers/installed.js';
 import { FIXTURES } from '../helpers/runtime.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { canRun, isRoot, missingTool } from '../helpers/sh.js';
 import { SyslogListener } from '../helpers/syslog.js';
 
 const VERSION = JSON.parse(readFileSync(`${SOURCE}package.json`, 'utf8')).version as string;
@@ -24,10 +24,7 @@ while :; do sleep 0.1; done
 
 function missing(): string | null {
   if (!isRoot) return 'it needs root for debootstrap, chroot and mounts';
-  for (const tool of ['debootstrap', 'unshare', 'dpkg-deb']) {
-    if (!['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((dir) => existsSync(`${dir}/${tool}`))) return `${tool} is missing (apt-get install debootstrap)`;
-  }
-  return null;
+  return missingTool({ debootstrap: 'debootstrap', unshare: 'util-linux', 'dpkg-deb': 'dpkg' });
 }
 
 describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)', missing()))('the package in a clean Debian 12 root with Debian\'s Node.js', () => {
@@ -125,13 +122,17 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
     expect(result.stdout).toBe(await planHere(args));
   });
 
-  it('mactable doctor: Node.js 18 ok, the installed hook ok, nothing fails', async () => {
-    const result = await root.run('mactable doctor --json');
+  it('mactable doctor: Node.js 18 ok, the installed hook ok, nothing fails, no mount left', async () => {
+    const mounts = (name: string) => readFileSync(`${root.path}/tmp/${name}`, 'utf8');
+    const result = await root.run('cat /proc/self/mountinfo > /tmp/mounts-before; mactable doctor --json; code=$?; cat /proc/self/mountinfo > /tmp/mounts-after; exit $code');
+    // Its probe made a bridge in a namespace of its own, which ended with it: not one mount more or less.
+    expect(mounts('mounts-after')).toBe(mounts('mounts-before'));
     const checks = Object.fromEntries(JSON.parse(result.stdout).checks.map((row: { check: string }) => [row.check, row]));
     expect(checks['Node.js']).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^18\./u) });
     expect(checks.hook).toMatchObject({ status: 'ok', detail: `${HOOK} runs /usr/bin/node /usr/lib/mactable/dist/hook.cjs` });
     expect(checks.libvirt).toMatchObject({ status: 'ok', detail: '9.0.0' });
     expect(checks.config).toMatchObject({ status: 'ok', detail: `${CONFFILE}: 0 bridge and 0 network entries, onError fail` });
+    expect(checks['sticky and lockPorts']).toMatchObject({ status: 'ok' });
     expect(Object.values(checks).filter((row) => (row as { status: string }).status === 'fail')).toEqual([]);
     expect([result.code, result.stderr]).toEqual([0, '']);
   });

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import type { Netns } from './netns.js';
 
 export const DIST = new URL('../../dist/mactable.mjs', import.meta.url).pathname;
 
@@ -16,10 +17,9 @@ export interface DistRun {
 // `env` adds to the test's own environment.
 export async function runDist(
   argv: string[],
-  options: { stdin?: string; env?: Record<string, string>; netns?: string } = {},
+  options: { stdin?: string; env?: Record<string, string>; netns?: Netns } = {},
 ): Promise<DistRun> {
-  const command = options.netns ? ['ip', 'netns', 'exec', options.netns, NODE, DIST] : [NODE, DIST];
-  const [file, ...args] = command as [string, ...string[]];
+  const [file, ...args] = options.netns ? options.netns.enter(NODE, DIST) : [NODE, DIST];
   const result = await execa(file, [...args, ...argv], {
     input: options.stdin ?? '',
     env: options.env ?? {},

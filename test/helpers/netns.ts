@@ -1,4 +1,10 @@
-import { sh, shQuiet, uniqueSuffix } from './sh.js';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import { sh, shQuiet } from './sh.js';
+
+// The holder: sysfs mounted afresh (it shows the devices of the namespace that mounts it), then it waits to be killed.
+const HOLD = 'mount -t sysfs sysfs /sys && echo ready && exec sleep infinity';
 
 export interface PortState {
   learning: boolean;
@@ -31,27 +37,72 @@ export async function readStaticEntries(exec: Exec, bridge: string): Promise<Fdb
   return entries.filter((entry) => entry.state === 'static');
 }
 
-// A network namespace of our own, with helpers to build bridges and taps in it and read the kernel's state back.
+// A network namespace of our own, held by one process (`unshare`, no `ip netns add`: that bind-mounts /run/netns
+// over itself for good). The holder has a private mount namespace with a fresh sysfs, so /sys/class/net shows the
+// namespace's devices as under `ip netns exec`; everything runs there through nsenter. remove() kills every process
+// in the namespace, and the namespace and its devices end with the last of them.
 export class Netns {
-  private constructor(readonly name: string) {}
+  private constructor(
+    private readonly holder: ResultPromise,
+    readonly pid: number,
+    private readonly inode: string,
+  ) {}
 
   static async create(): Promise<Netns> {
-    const netns = new Netns(`mactable-${uniqueSuffix()}`);
-    await sh('ip', ['netns', 'add', netns.name]);
-    return netns;
+    const holder = execa('unshare', ['--net', '--mount', '--propagation', 'private', 'sh', '-c', HOLD], { reject: false, stdin: 'ignore', buffer: false });
+    let stderr = '';
+    holder.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const ready = await new Promise<boolean>((resolve) => {
+      holder.stdout?.setEncoding('utf8').once('data', (text: string) => resolve(text.startsWith('ready')));
+      void holder.then(() => resolve(false));
+    });
+    const pid = holder.pid as number;
+    if (!ready) {
+      holder.kill('SIGKILL');
+      await holder;
+      throw new Error(`unshare could not make a network namespace: ${stderr.trim()}`);
+    }
+    return new Netns(holder, pid, readlinkSync(`/proc/${pid}/ns/net`));
+  }
+
+  // What `ip link set DEV netns NAME` accepts for this namespace: the holder's pid.
+  get name(): string {
+    return String(this.pid);
+  }
+
+  // The argv that runs a command in the namespace, in this process's directory (entering a mount namespace
+  // would start it in /), for commands a test starts and stops itself.
+  enter(command: string, ...args: string[]): [string, ...string[]] {
+    return ['nsenter', '-t', String(this.pid), '--net', '--mount', `--wd=${process.cwd()}`, '--', command, ...args];
   }
 
   ip(...args: string[]): Promise<string> {
-    return sh('ip', ['-n', this.name, ...args]);
+    return this.exec('ip', ...args);
   }
 
   exec(command: string, ...args: string[]): Promise<string> {
-    return sh('ip', ['netns', 'exec', this.name, command, ...args]);
+    const [file, ...rest] = this.enter(command, ...args);
+    return sh(file, rest);
   }
 
   // Like exec, for commands whose failure is part of the test (a ping nobody answers).
   async tryExec(command: string, ...args: string[]): Promise<void> {
-    await shQuiet('ip', ['netns', 'exec', this.name, command, ...args]);
+    const [file, ...rest] = this.enter(command, ...args);
+    await shQuiet(file, rest);
+  }
+
+  // Every process in the namespace but the holder (a watcher, a waiter the hook left), from /proc.
+  processes(): number[] {
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/u.test(name) && Number(name) !== this.pid)
+      .filter((pid) => {
+        try {
+          return readlinkSync(`/proc/${pid}/ns/net`) === this.inode;
+        } catch {
+          return false; // gone meanwhile, or a zombie
+        }
+      })
+      .map(Number);
   }
 
   async bridge(name: string): Promise<string> {
@@ -84,7 +135,23 @@ export class Netns {
     return `${links}\n${fdb}\n${flags}`;
   }
 
+  // Kill what runs in the namespace, then the holder; the namespace and its devices go with the last process.
   async remove(): Promise<void> {
-    await shQuiet('ip', ['netns', 'del', this.name]);
+    for (let round = 0; round < 100; round++) {
+      const pids = this.processes();
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await sleep(20);
+    }
+    this.holder.kill('SIGKILL');
+    await this.holder;
+    const left = this.processes();
+    if (left.length > 0) throw new Error(`processes ${left.join(', ')} are still in the network namespace of ${this.pid}`);
   }
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 
 // Run a command for a test's setup or assertions; throws with its stderr when it fails.
@@ -24,9 +25,18 @@ export function canRun(suite: string, missing: string | null): boolean {
   return false;
 }
 
-// Kernel suites make network namespaces of their own: they need root.
-export function kernelSuite(file: string): boolean {
-  return canRun(`kernel tests (${file})`, isRoot ? null : 'they need root to create network namespaces');
+// The first of `tools` (command: its Debian package) this machine lacks, as a reason to skip; null when all are there.
+// npm test installs them as root where apt is (test/setup/packages.sh).
+export function missingTool(tools: Record<string, string>): string | null {
+  for (const [tool, debian] of Object.entries(tools)) {
+    if (!['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((dir) => existsSync(`${dir}/${tool}`))) return `${tool} is missing (apt-get install ${debian})`;
+  }
+  return null;
+}
+
+// Kernel suites make network namespaces of their own: they need root, and some need `tools`.
+export function kernelSuite(file: string, tools: Record<string, string> = {}): boolean {
+  return canRun(`kernel tests (${file})`, isRoot ? missingTool({ unshare: 'util-linux', nsenter: 'util-linux', ip: 'iproute2', bridge: 'iproute2', ...tools }) : 'they need root to create network namespaces');
 }
 
 // A short random suffix so names are unique per run (interface names allow 15 bytes).

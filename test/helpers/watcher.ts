@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { DIST } from './dist.js';
+import type { Netns } from './netns.js';
 import { eventually } from './wait.js';
 
 // The processes whose parent `pid` is.
@@ -22,12 +23,12 @@ export class Watcher {
   ) {}
 
   // The built program's watcher inside a network namespace.
-  static inNetns(netns: string, args: string[]): Watcher {
-    return Watcher.start(['ip', 'netns', 'exec', netns, process.execPath, DIST, 'watch', ...args]);
+  static inNetns(netns: Netns, args: string[], env: Record<string, string> = {}): Watcher {
+    return Watcher.start(netns.enter(process.execPath, DIST, 'watch', ...args), env);
   }
 
-  static start(command: string[]): Watcher {
-    const child = Watcher.launch(command);
+  static start(command: string[], env: Record<string, string> = {}): Watcher {
+    const child = Watcher.launch(command, env);
     return Watcher.collect(child, child.pid as number);
   }
 
@@ -41,8 +42,8 @@ export class Watcher {
     return Watcher.collect(child, pid);
   }
 
-  private static launch([file, ...args]: string[]): ResultPromise {
-    return execa(file as string, args, { reject: false, buffer: false, stdin: 'ignore' });
+  private static launch([file, ...args]: string[], env: Record<string, string> = {}): ResultPromise {
+    return execa(file as string, args, { reject: false, buffer: false, stdin: 'ignore', env });
   }
 
   private static collect(child: ResultPromise, pid: number): Watcher {

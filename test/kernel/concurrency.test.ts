@@ -13,6 +13,7 @@ describe.skipIf(!kernelSuite('test/kernel/concurrency.test.ts'))(
   `${PARALLEL_GUESTS} hooks for ${PARALLEL_GUESTS} guests on one bridge, all at once`,
   () => {
     const temp = new TempDir();
+    const { env } = temp.hostRoot();
     let ns: Netns;
     const mac = (guest: number, nic: number) => `52:54:00:77:${guest.toString(16).padStart(2, '0')}:${nic.toString(16).padStart(2, '0')}`;
     const tap = (guest: number, nic: number) => `t${guest}n${nic}`;
@@ -34,9 +35,9 @@ describe.skipIf(!kernelSuite('test/kernel/concurrency.test.ts'))(
       const results = await Promise.all(
         guests.map((g) =>
           runDist(['hook', 'qemu', `guest${g}`, 'started', 'begin', '-'], {
-            netns: ns.name,
+            netns: ns,
             stdin: liveDomain(nics.map((n) => bridgeNic(mac(g, n), 'br0', tap(g, n))), `guest${g}`),
-            env: { MACTABLE_CONFIG: config },
+            env: { ...env, MACTABLE_CONFIG: config },
           }),
         ),
       );

@@ -15,6 +15,7 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
   'faults while the hook runs, in a network namespace',
   () => {
     const temp = new TempDir();
+    const { env: rootEnv } = temp.hostRoot();
     let ns: Netns;
     const xml = liveDomain([bridgeNic(MACS[0] as string, 'br0', 'tap0'), bridgeNic(MACS[1] as string, 'br0', 'tap1')]);
 
@@ -22,9 +23,9 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
     const bridgeThat = (name: string, before: string) => temp.file(name, `#!/bin/sh\n${before}\nexec bridge "$@"\n`, 0o755);
     const hook = (op: string, subop: string, config: object, env: Record<string, string> = {}) =>
       runDist(['hook', 'qemu', 'guest1', op, subop, '-'], {
-        netns: ns.name,
+        netns: ns,
         stdin: xml,
-        env: { MACTABLE_CONFIG: temp.json(`cfg-${op}.json`, { bridges: ['br0'], ...config }), ...env },
+        env: { ...rootEnv, MACTABLE_CONFIG: temp.json(`cfg-${op}.json`, { bridges: ['br0'], ...config }), ...env },
       });
 
     beforeEach(async () => {
@@ -100,18 +101,15 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
       expect(result.stderr).toContain('mactable: guest1: tap0 on br0: cannot add the static entry: cannot run bridge: timed out: the time bound of 1 s is spent');
       // Measured from when `bridge` started, so Node's own start-up is not in it: the bound (1 s) and a margin.
       expect(returned - Number(readFileSync(stamp, 'utf8')) / 1e6).toBeLessThan(1500);
-      expect((await execa('pgrep', ['-fx', hang], { reject: false })).stdout).toBe('');
+      expect(ns.processes()).toEqual([]);
     });
 
     it('a sysfs write refused (read-only): the kernel error is named, the other port done', async () => {
       const learning = '/sys/class/net/br0/brif/tap1/learning';
       const readOnly = temp.file('read-only-learning', `#!/bin/sh\nmount --bind ${learning} ${learning} && mount -o remount,bind,ro ${learning} && exec "$@"\n`, 0o755);
       const config = temp.json('cfg-ro.json', { bridges: ['br0'] });
-      const result = await execa('ip', ['netns', 'exec', ns.name, readOnly, process.execPath, DIST, 'hook', 'qemu', 'guest1', 'started', 'begin', '-'], {
-        input: xml,
-        env: { MACTABLE_CONFIG: config },
-        reject: false,
-      });
+      const [file, ...args] = ns.enter(readOnly, process.execPath, DIST, 'hook', 'qemu', 'guest1', 'started', 'begin', '-');
+      const result = await execa(file, args, { input: xml, env: { ...rootEnv, MACTABLE_CONFIG: config }, reject: false });
       expect([result.exitCode, result.stdout]).toEqual([1, '']);
       expect(result.stderr).toBe(
         `mactable: guest1: tap0 on br0: learning off, unicast flooding off, static entry ${MACS[0]} added\n` +
@@ -123,8 +121,8 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
       ['unreadable (a directory)', () => temp.path, `cannot read config ${temp.path}: Illegal operation on a directory (EISDIR)`],
       ['half-written', () => temp.file('half.json', '{"bridges": ["br'), `invalid config ${temp.path}/half.json: not valid JSON: `],
     ])('a config %s: started fails (exit 2) naming it; release only warns', async (_case, path, message) => {
-      const env = { MACTABLE_CONFIG: path() };
-      const run = (op: string, subop: string) => runDist(['hook', 'qemu', 'guest1', op, subop, '-'], { netns: ns.name, stdin: xml, env });
+      const env = { ...rootEnv, MACTABLE_CONFIG: path() };
+      const run = (op: string, subop: string) => runDist(['hook', 'qemu', 'guest1', op, subop, '-'], { netns: ns, stdin: xml, env });
       const started = await run('started', 'begin');
       expect([started.code, started.stdout]).toEqual([2, '']);
       expect(started.stderr).toContain(`mactable: guest1: ${message}`);
@@ -142,9 +140,9 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
       const networkXml = liveDomain([
         `<interface type='bridge'><mac address='${MACS[0]}'/><source network='hostbr' portid='31ae567d-17ba-45fe-825f-806fdb638b30' bridge='br0'/><target dev='tap0'/></interface>`,
       ]);
-      const started = await runDist(['hook', 'qemu', 'guest1', 'started', 'begin', '-'], { netns: ns.name, stdin: networkXml, env: { MACTABLE_ROOT: root, MACTABLE_CONFIG: config } });
+      const started = await runDist(['hook', 'qemu', 'guest1', 'started', 'begin', '-'], { netns: ns, stdin: networkXml, env: { ...rootEnv, MACTABLE_ROOT: root, MACTABLE_CONFIG: config } });
       expect(started).toEqual({ code: 0, stdout: '', stderr: `mactable: guest1: tap0 on br0: learning off, unicast flooding off, static entry ${MACS[0]} added\n` });
-      const status = await runDist(['status', '--root', root, '--config', config], { netns: ns.name });
+      const status = await runDist(['status', '--root', root, '--config', config], { netns: ns, env: rootEnv });
       expect(status).toEqual({ code: 0, stdout: 'no running guest has a NIC\n', stderr: '' });
     });
   },

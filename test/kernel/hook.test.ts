@@ -16,6 +16,7 @@ describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
     const temp = new TempDir();
     const failConfig = temp.json('fail.json', { bridges: ['br0'] });
     const warnConfig = temp.json('warn.json', { bridges: ['br0'], onError: 'warn' });
+    const { env: rootEnv } = temp.hostRoot();
     let ns: Netns;
 
     beforeEach(async () => {
@@ -29,7 +30,7 @@ describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
     const threePorts = liveDomain(MACS.map((mac, i) => bridgeNic(mac, 'br0', `tap${i}`)));
 
     const hook = (op: string, subop: string, xml: string, env: Record<string, string> = {}) =>
-      runDist(['hook', 'qemu', 'guest1', op, subop, '-'], { netns: ns.name, stdin: xml, env: { MACTABLE_CONFIG: failConfig, ...env } });
+      runDist(['hook', 'qemu', 'guest1', op, subop, '-'], { netns: ns, stdin: xml, env: { ...rootEnv, MACTABLE_CONFIG: failConfig, ...env } });
 
     it('started: learning and unicast flooding off, a static entry per port, nothing on stdout', async () => {
       const result = await hook('started', 'begin', threePorts);

@@ -13,6 +13,7 @@ describe.skipIf(!kernelSuite('test/kernel/hostile.test.ts'))(
   'the built hook on hostile XML, in a throwaway namespace',
   () => {
     const temp = new TempDir();
+    const { env } = temp.hostRoot();
     let ns: Netns;
     const devices = async () => (JSON.parse(await ns.ip('-j', 'link', 'show')) as { ifname: string }[]).map((link) => link.ifname).sort();
     let before: string[] = [];
@@ -35,7 +36,7 @@ describe.skipIf(!kernelSuite('test/kernel/hostile.test.ts'))(
       const config = temp.json('cfg.json', { bridges: ['*'], networks: ['*'] });
       await fc.assert(
         fc.asyncProperty(hostileDomain, async (xml) => {
-          const result = await runDist(['hook', 'qemu', 'guest', 'started', 'begin', '-'], { netns: ns.name, stdin: xml, env: { MACTABLE_CONFIG: config } });
+          const result = await runDist(['hook', 'qemu', 'guest', 'started', 'begin', '-'], { netns: ns, stdin: xml, env: { ...env, MACTABLE_CONFIG: config } });
           expect([0, 1, 2]).toContain(result.code);
           expect(result.stdout).toBe('');
           expect(result.stderr).not.toContain('internal error');

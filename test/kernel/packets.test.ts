@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
-import { canRun, isRoot } from '../helpers/sh.js';
+import { canRun, isRoot, missingTool } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { liveDomain } from '../helpers/xml.js';
 
@@ -12,15 +12,13 @@ const FOREIGN_MAC = '02:00:00:00:00:77';
 
 function missing(): string | null {
   if (!isRoot) return 'it needs root to create network namespaces';
-  for (const tool of ['/usr/bin/tcpdump', '/usr/bin/ping']) {
-    if (!existsSync(tool)) return `${tool} is missing (apt-get install tcpdump iputils-ping)`;
-  }
-  return null;
+  return missingTool({ unshare: 'util-linux', nsenter: 'util-linux', tcpdump: 'tcpdump', ping: 'iputils-ping' });
 }
 
 // Count the frames matching `filter` that arrive on `dev` inside `ns` while `traffic` runs.
 async function countFrames(ns: Netns, dev: string, filter: string, traffic: () => Promise<unknown>): Promise<number> {
-  const capture = execa('ip', ['netns', 'exec', ns.name, 'tcpdump', '-i', dev, '-n', '-l', '-q', filter], { reject: false, buffer: true });
+  const [file, ...args] = ns.enter('tcpdump', '-i', dev, '-n', '-l', '-q', filter);
+  const capture = execa(file, args, { reject: false, buffer: true });
   await new Promise<void>((resolve) => {
     capture.stderr?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('listening on')) resolve();
@@ -39,6 +37,8 @@ type Peer = 'a' | 'b' | 'c';
 // A, B, C at 10.0.0.1-3, IPv6 off so that only the test's frames cross. Every peer knows every other's MAC.
 class Topology {
   readonly temp = new TempDir();
+  // The daemon's status files under a root of our own, whose /sys is the namespace's.
+  readonly host = this.temp.hostRoot();
   bridgeNs!: Netns;
   readonly peers = {} as Record<Peer, Netns>;
   readonly macs = {} as Record<Peer, string>;
@@ -74,9 +74,9 @@ class Topology {
   async hookB(op: 'started' | 'release', config: object, metadata = ''): Promise<void> {
     const xml = this.guestB(metadata);
     const result = await runDist(['hook', 'qemu', 'guestB', op, op === 'started' ? 'begin' : 'end', '-'], {
-      netns: this.bridgeNs.name,
+      netns: this.bridgeNs,
       stdin: xml,
-      env: { MACTABLE_CONFIG: this.temp.json('cfg.json', { bridges: ['br0'], ...config }) },
+      env: { ...this.host.env, MACTABLE_CONFIG: this.temp.json('cfg.json', { bridges: ['br0'], ...config }) },
     });
     expect(result.code, result.stderr).toBe(0);
   }
@@ -183,19 +183,15 @@ describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing())
   const net = new Topology();
   const VRRP_MAC = '00:00:5e:00:01:0a';
   const extra = `<mactable:mactable xmlns:mactable='urn:mactable:1'><mactable:interface mac='MAC'><mactable:mac address='${VRRP_MAC}'/></mactable:interface></mactable:mactable>`;
-  // The daemon's status file under a root of our own, whose /sys is the namespace's (ip netns exec mounts it).
-  const root = `${net.temp.path}/root`;
   const statusB = (metadata: string) => {
-    writeFileSync(`${root}/run/libvirt/qemu/guestB.xml`, `<domstatus state='running' reason='booted' pid='1'>\n${net.guestB(metadata)}</domstatus>\n`);
+    writeFileSync(`${net.host.qemu}/guestB.xml`, `<domstatus state='running' reason='booted' pid='1'>\n${net.guestB(metadata)}</domstatus>\n`);
   };
   const mactable = (...argv: string[]) =>
-    runDist([...argv, '--root', root, '--config', net.temp.json('cfg.json', { bridges: ['br0'] })], { netns: net.bridgeNs.name });
+    runDist([...argv, '--config', net.temp.json('cfg.json', { bridges: ['br0'] })], { netns: net.bridgeNs, env: net.host.env });
   const toVrrp = () => countFrames(net.peers.b, 'eb', `ether dst ${VRRP_MAC} and icmp`, () => net.ping('a', '10.0.0.10'));
 
   beforeAll(async () => {
     await net.create();
-    mkdirSync(`${root}/run/libvirt/qemu`, { recursive: true });
-    symlinkSync('/sys', `${root}/sys`);
     // A sends to the router's virtual address through a permanent neighbour entry, as after a gratuitous ARP.
     await net.peers.a.ip('neigh', 'replace', '10.0.0.10', 'lladdr', VRRP_MAC, 'dev', 'ea', 'nud', 'permanent');
   });

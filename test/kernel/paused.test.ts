@@ -1,5 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { execa } from 'execa';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
@@ -11,21 +10,29 @@ import { bridgeNic, liveDomain, statusDomain } from '../helpers/xml.js';
 
 const MAC = '52:54:00:00:08:01';
 const OTHER = '02:00:00:00:08:99';
+// A file of /proc, or '' when its process is gone.
+const readText = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
 const PORTID = '31ae567d-17ba-45fe-825f-806fdb638b30';
 const MTM_NIC = `<interface type='network'><mac address='${MAC}'/><source network='mtm' portid='${PORTID}' bridge='br0'/><target dev='tap0'/></interface>`;
 
 // A live migration's destination, replayed with status files under --root: libvirt runs `started` while the
 // vCPUs are stopped (status paused/migration), and no hook runs at the switch-over.
-describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
+describe.skipIf(!kernelSuite('test/kernel/paused.test.ts', { python3: 'python3' }))(
   "paused guests: mactable's state exists exactly while the vCPUs run, in a network namespace with status files under --root",
   () => {
     const temp = new TempDir();
-    const { root, qemu } = temp.hostRoot();
+    const { root, qemu, env: rootEnv } = temp.hostRoot();
     mkdirSync(`${root}/run/libvirt/network`, { recursive: true });
     // libvirt's own macTableManager network: mactable manages its ports whatever the config says.
     writeFileSync(`${root}/run/libvirt/network/mtm.xml`, "<networkstatus><network><name>mtm</name><bridge name='br0' macTableManager='libvirt'/></network></networkstatus>\n");
     const config = temp.json('cfg.json', { bridges: ['br0'] });
-    const env = { MACTABLE_ROOT: root, MACTABLE_CONFIG: config };
+    const env = { ...rootEnv, MACTABLE_CONFIG: config };
     let ns: Netns;
     let watcher: Watcher | null = null;
 
@@ -33,14 +40,15 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
       writeFileSync(`${qemu}/guest1.xml.new`, statusDomain([nic]).replace("state='running' reason='booted'", `state='${state}' reason='${reason}'`));
       renameSync(`${qemu}/guest1.xml.new`, `${qemu}/guest1.xml`);
     };
-    const hook = (op: string, nic = bridgeNic(MAC, 'br0', 'tap0')) => runDist(['hook', 'qemu', 'guest1', op, 'begin', '-'], { netns: ns.name, stdin: liveDomain([nic]), env });
+    const hook = (op: string, nic = bridgeNic(MAC, 'br0', 'tap0')) => runDist(['hook', 'qemu', 'guest1', op, 'begin', '-'], { netns: ns, stdin: liveDomain([nic]), env });
     const entryOnTap = async () => (await ns.staticEntries('br0')).some((entry) => entry.mac === MAC && entry.ifname === 'tap0');
     const learnedOnUplink = async () => (JSON.parse(await ns.exec('bridge', '-j', 'fdb', 'show', 'br', 'br0', 'brport', 'up0')) as { mac: string }[]).some((entry) => entry.mac === MAC);
     const staticFor = async (mac: string) => (await ns.staticEntries('br0')).filter((entry) => entry.mac === mac).map((entry) => entry.ifname);
-    const cli = (...argv: string[]) => runDist(argv, { netns: ns.name, env });
+    const cli = (...argv: string[]) => runDist(argv, { netns: ns, env });
     // One broadcast frame from the uplink's far end with the guest's MAC as its source (a migrated guest's announce).
     const fromUplink = () => ns.exec('python3', '-c', `import socket; s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('upx', 0)); s.send(bytes.fromhex('ffffffffffff${MAC.replace(/:/gu, '')}0806') + bytes(46))`);
-    const waiters = async () => String((await execa('pgrep', ['-f', `until-running=guest1`], { reject: false })).stdout).trim();
+    // The waiters the hook left in the namespace (only there: the machine's own are none of the test's business).
+    const waiters = async () => ns.processes().filter((pid) => readText(`/proc/${pid}/cmdline`).includes('until-running=guest1')).join(' ');
 
     beforeEach(async () => {
       ns = await Netns.create();
@@ -79,7 +87,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
       status('paused', 'migration');
       if (withWatcher) {
         // Where a watcher runs the hook leaves no waiter (this test's --root has no /proc to find it in).
-        const started = Watcher.inNetns(ns.name, ['--root', root, '--config', config]);
+        const started = Watcher.inNetns(ns, ['--root', root, '--config', config], env);
         watcher = started;
         expect(await eventually(() => started.children().length > 0, 5)).toBe(true);
       } else {
@@ -101,7 +109,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
 
     it("with the watcher, the guest running: its entry moved to the uplink by a frame from its MAC is back on the tap within 1 s", async () => {
       status('running', 'booted');
-      watcher = Watcher.inNetns(ns.name, ['--root', root, '--config', config]);
+      watcher = Watcher.inNetns(ns, ['--root', root, '--config', config], env);
       expect(await eventually(tight, 5)).toBe(true);
       const added = () => (watcher as Watcher).lines.filter((line) => line === `mactable: guest1: tap0 on br0: static entry ${MAC} added (watch)`).length;
       const before = added();
@@ -116,7 +124,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
       status('paused', 'migration'); // no watcher: the port stays as it was
       await fromUplink();
       expect(await eventually(async () => JSON.stringify(await staticFor(MAC)) === '["up0"]', 2)).toBe(true);
-      watcher = Watcher.inNetns(ns.name, ['--root', root, '--config', config]);
+      watcher = Watcher.inNetns(ns, ['--root', root, '--config', config], env);
       expect(await eventually(async () => (await staticFor(MAC)).length === 0 && asLibvirtMadeIt(), 5)).toBe(true);
       expect(await watcher.waitForLine(new RegExp(`^mactable: guest1: tap0 on br0: .*static entry ${MAC} on up0 deleted \\(watch\\)$`, 'u'))).toBe(true);
 
@@ -135,7 +143,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
 
     it("a guest that left (status file removed): its entry moved to the uplink afterwards is deleted by the watcher within 1 s", async () => {
       status('running', 'booted');
-      watcher = Watcher.inNetns(ns.name, ['--root', root, '--config', config]);
+      watcher = Watcher.inNetns(ns, ['--root', root, '--config', config], env);
       expect(await eventually(tight, 5)).toBe(true);
       // The tap outlives the status file for a moment; the announce comes before or after the watcher sees the guest go.
       rmSync(`${qemu}/guest1.xml`);
@@ -155,7 +163,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
       await ns.ip('link', 'del', 'tap0'); // QEMU exits, its tap goes
       // libvirt's XML at release names no tap any more.
       const released = liveDomain([`<interface type='bridge'><mac address='${MAC}'/><source bridge='br0'/></interface>`]);
-      expect(await runDist(['hook', 'qemu', 'guest1', 'release', 'end', '-'], { netns: ns.name, stdin: released, env })).toEqual({
+      expect(await runDist(['hook', 'qemu', 'guest1', 'release', 'end', '-'], { netns: ns, stdin: released, env })).toEqual({
         code: 0,
         stdout: '',
         stderr: `mactable: guest1: ${MAC} on br0: static entry ${MAC} on up0 deleted\n`,
@@ -167,7 +175,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
     it('sticky: true: the sticky entry (which no frame moves) is deleted within 1 s of the pause by the watcher, the port as libvirt made it', async () => {
       const sticky = temp.json('sticky.json', { bridges: ['br0'], sticky: true });
       status('running', 'booted');
-      watcher = Watcher.inNetns(ns.name, ['--root', root, '--config', sticky]);
+      watcher = Watcher.inNetns(ns, ['--root', root, '--config', sticky], env);
       const stickyOnTap = async () => (await ns.staticEntries('br0')).some((entry) => entry.mac === MAC && entry.ifname === 'tap0' && (entry.flags ?? []).includes('sticky'));
       expect(await eventually(stickyOnTap, 5)).toBe(true);
       await fromUplink();
@@ -187,7 +195,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts'))(
 
     it("a paused guest on a macTableManager='libvirt' network: no entry from the watcher, repair or reconnect (libvirt adds its own at resume, with NLM_F_EXCL)", async () => {
       status('running', 'booted', MTM_NIC);
-      watcher = Watcher.inNetns(ns.name, ['--root', root, '--config', config]);
+      watcher = Watcher.inNetns(ns, ['--root', root, '--config', config], env);
       expect(await eventually(entryOnTap, 5)).toBe(true);
       status('paused', 'user', MTM_NIC);
       expect(await eventually(async () => !(await entryOnTap()), 1)).toBe(true);

@@ -13,11 +13,11 @@ describe.skipIf(!kernelSuite('test/kernel/status-repair.test.ts'))(
   () => {
     const temp = new TempDir();
     const config = temp.json('cfg.json', { bridges: ['br0'] });
-    const { root, qemu } = temp.hostRoot();
+    const { root, qemu, env } = temp.hostRoot();
     let ns: Netns;
 
     const guest = (name: string, xml: string) => writeFileSync(`${qemu}/${name}.xml`, xml);
-    const mactable = (...argv: string[]) => runDist([...argv, '--root', root, '--config', config], { netns: ns.name });
+    const mactable = (...argv: string[]) => runDist([...argv, '--root', root, '--config', config], { netns: ns, env });
     const statusJson = async () => {
       const result = await mactable('status', '--json');
       return { code: result.code, ports: JSON.parse(result.stdout).ports as { tap: string; verdict: string; drift: string[] }[] };

@@ -28,7 +28,7 @@ describe('mactable on the command line', () => {
     [['plna'], 'plna'],
     [['plan', '--bogus', '-'], 'bogus'],
   ])('%j is a usage error: one line naming it, exit 2', async (argv, named) => {
-    const result = await runDist(argv, { stdin: '<domain/>' });
+    const result = await runDist(argv, { stdin: '<domain/>', env: { MACTABLE_ROOT: `${SAMPLES}guest1/root` } });
     expect([result.code, result.stdout]).toEqual([2, '']);
     expect(result.stderr).toMatch(new RegExp(`^mactable: [^\\n]*${named}[^\\n]* \\(see mactable --help\\)\\n$`, 'u'));
   });
@@ -80,6 +80,8 @@ describe('mactable on the command line', () => {
     [['plan', '--root', '/nonexistent', '-'], '<domain/>', 'mactable: root directory /nonexistent does not exist\n'],
     [['plan', '--config', '/nonexistent.json', '-'], liveDomain([]), 'mactable: cannot read config /nonexistent.json: no such file\n'],
   ])('bad input %j: one line, exit 2', async (argv, stdin, stderr) => {
-    expect(await runDist(argv, stdin === undefined ? {} : { stdin })).toEqual({ code: 2, stdout: '', stderr });
+    // A root of saved files (no config there), so that this machine's /etc/libvirt is never read.
+    const env = { MACTABLE_ROOT: `${SAMPLES}guest1/root` };
+    expect(await runDist(argv, stdin === undefined ? { env } : { stdin, env })).toEqual({ code: 2, stdout: '', stderr });
   });
 });

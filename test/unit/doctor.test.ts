@@ -55,12 +55,12 @@ describe('mactable doctor on prepared root trees', () => {
 
   let lockedSupported = true;
   const commands: string[][] = [];
-  // libvirtd answers with its version; `ip` and `bridge` are the doctor's probe in a throwaway namespace.
+  // libvirtd answers with its version; `unshare` runs the doctor's probe script in a throwaway namespace.
   const command = (binary: string, args: string[]) => {
     commands.push([binary, ...args]);
     if (binary === 'libvirtd') return answer(`libvirtd (libvirt) ${libvirtVersion}\n`);
-    if (binary === 'bridge' && args.includes('locked')) return answer('', lockedSupported ? 0 : 255);
-    return binary === 'ip' || binary === 'bridge' ? answer('') : answer('', 127);
+    if (binary === 'unshare') return answer(lockedSupported ? 'sticky\nlocked\n' : 'sticky\n');
+    return answer('', 127);
   };
   const doctor = async (nodeVersion = '20.20.2') => {
     const result = await runFake(['doctor', '--json', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command, nodeVersion });
@@ -165,13 +165,19 @@ describe('mactable doctor on prepared root trees', () => {
     expect(checks["macTableManager='libvirt'"]).toMatchObject({ status: 'warn', detail: 'mtm: libvirt cannot start these without bridge VLAN filtering' });
   });
 
-  it('tries sticky entries and locked ports in a throwaway namespace, and removes it', async () => {
+  it('tries sticky entries and locked ports in a namespace that ends with its one process, never `ip netns add`', async () => {
     const { checks } = await doctor();
-    expect(checks['sticky and lockPorts']?.status).toBe('ok');
-    const ns = commands.find((c) => c[0] === 'ip' && c[2] === 'add')?.[3] as string;
-    expect(ns).toMatch(/^mactable-doctor-/u);
-    expect(commands.at(-1)).toEqual(['ip', 'netns', 'del', ns]);
-    expect(commands.filter((c) => c[0] === 'bridge').every((c) => c[1] === '-n' && c[2] === ns)).toBe(true);
+    expect(checks['sticky and lockPorts']).toMatchObject({ status: 'ok', detail: 'this kernel and iproute2 support sticky entries and locked ports' });
+    const probes = commands.filter(([binary]) => binary !== 'libvirtd' && binary !== 'virtqemud');
+    expect(probes).toEqual([['unshare', '--net', 'sh', '-c', expect.stringContaining('bridge fdb add 02:00:00:00:00:01 dev probe-p master static sticky')]]);
+    expect(probes[0]?.[4]).not.toMatch(/netns/u);
+  });
+
+  it('says why it cannot tell when the probe cannot run', async () => {
+    const failing = (binary: string, args: string[]) => (binary === 'unshare' ? { ...answer(''), exitCode: 1, stderr: 'unshare: unshare failed: Operation not permitted\n' } : command(binary, args));
+    const result = await runFake(['doctor', '--json', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command: failing, nodeVersion: '20.20.2' });
+    const row = (JSON.parse(result.stdout) as { checks: Row[] }).checks.find(({ check }) => check === 'sticky and lockPorts');
+    expect(row).toMatchObject({ status: 'warn', detail: 'cannot tell: a test namespace could not be made (unshare: unshare failed: Operation not permitted)' });
   });
 
   it('fails when the config asks for what the kernel cannot do, and only then', async () => {
