@@ -1,9 +1,12 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JOURNAL_STREAM, systemLog } from '../../src/host/commands.js';
 import type { LogLine } from '../../src/runtime/runtime.js';
+import { runDist } from '../helpers/dist.js';
+import { FakeSys } from '../helpers/fake-sys.js';
 import { TempDir } from '../helpers/temp.js';
+import { bridgeNic, liveDomain } from '../helpers/xml.js';
 
 const LINES: LogLine[] = [
   { level: 'info', text: 'guest1: tap0 on br0: learning off, unicast flooding off (started)' },
@@ -15,6 +18,7 @@ let temp: TempDir;
 let root: string;
 let bin: string;
 const servers: Server[] = [];
+const held: Socket[] = []; // connections a test's journald never reads
 
 beforeEach(() => {
   temp = new TempDir();
@@ -27,6 +31,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
+  for (const socket of held.splice(0)) socket.destroy();
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
   temp.cleanup();
 });
@@ -91,8 +96,33 @@ describe('the system log: journald stream socket under the root, else logger', (
     expect(await sink({})(LINES, 5000)).toBe('cannot write to the system log: logger: socket /dev/log: No such file or directory');
   });
 
+  it('holds the time bound when journald takes nothing: a warning in words, logger not tried', async () => {
+    const server = createServer({ pauseOnConnect: true }, (socket) => held.push(socket));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(`${root}${JOURNAL_STREAM}`, resolve));
+    const started = Date.now();
+    const big: LogLine[] = [{ level: 'info', text: 'x'.repeat(8 << 20) }];
+    expect(await sink({})(big, 300)).toBe(`cannot write to the system log: timed out writing to ${root}${JOURNAL_STREAM}`);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(loggerRan()).toBe(false);
+  });
+
   it('nothing to log connects nowhere and runs nothing', async () => {
     expect(await sink({})([], 5000)).toBeNull();
+    expect(loggerRan()).toBe(false);
+  });
+});
+
+describe('the built hook under MACTABLE_ROOT', () => {
+  it("logs a port it cannot fix to the journal socket below the root, and says nothing of the log on stderr", async () => {
+    new FakeSys(root).bridge('br0');
+    const { bytes } = await journald(`${root}${JOURNAL_STREAM}`);
+    const result = await runDist(['hook', 'qemu', 'guest1', 'reconnect', 'begin', '-'], {
+      stdin: liveDomain([bridgeNic('52:54:00:00:21:01', 'br0', 'tapX')]),
+      env: { MACTABLE_ROOT: root, MACTABLE_CONFIG: temp.json('cfg.json', { bridges: ['br0'] }), PATH: `${bin}:/usr/bin:/bin` },
+    });
+    expect(result).toEqual({ code: 0, stdout: '', stderr: 'mactable: warning: guest1: tapX on br0: tap tapX does not exist\n' });
+    expect(await bytes).toBe('mactable\n\n30\n1\n0\n0\n0\n<4>guest1: tapX on br0: tap tapX does not exist (reconnect)\n');
     expect(loggerRan()).toBe(false);
   });
 });
