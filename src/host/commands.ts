@@ -55,7 +55,7 @@ export const JOURNAL_STREAM = '/run/systemd/journal/stdout';
 // What journald reads on its stream socket: the header (identifier, no unit id, default priority daemon.info,
 // level prefix on, no forwarding of our own: journald's config decides), then one message per line with its
 // `<severity>` (journald takes 0-7 there; the facility comes from the header).
-export function journalStream(lines: LogLine[]): string {
+function journalStream(lines: LogLine[]): string {
   const header = ['mactable', '', String(DAEMON + SEVERITY.info), '1', '0', '0', '0'];
   return [...header, ...lines.map((line) => `<${severity(line.level)}>${line.text}`)].join('\n') + '\n';
 }
