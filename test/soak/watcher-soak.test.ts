@@ -61,6 +61,7 @@ interface Tick {
 interface Sample {
   at: number; // seconds since the driver started
   rssKiB: number;
+  brkKiB: number; // of which malloc's brk heap ([heap] in smaps): native memory, not V8's
   fds: number;
   cpuSeconds: number;
 }
@@ -232,7 +233,8 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
       for (let i = 0; i < 10; i++, await sleep(30)) least = Math.min(least, fds());
       return least;
     };
-    const sample = (at: number): Sample => ({ at, ...w.usage(), fds: fds() });
+    const brk = () => Number(/\[heap\]\n(?:.*\n)*?Rss:\s+(\d+)/u.exec(readFileSync(`/proc/${w.pid}/smaps`, 'utf8'))?.[1] ?? 0);
+    const sample = (at: number): Sample => ({ at, ...w.usage(), brkKiB: brk(), fds: fds() });
 
     // The schedule: bursts about every minute, monitor kills about every 75 s, neither in the last QUIET_END_S.
     const bursts: number[] = [];
@@ -288,7 +290,8 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
         `right ${right === null ? 'NOT within 10 s' : `${right - lastEvent} ms`} after the last event; ` +
         `RSS ${(base.rssKiB / MB).toFixed(1)} MB at ${BASELINE_S} s → ${(end.rssKiB / MB).toFixed(1)} MB at the end (max ${(maxRss / MB).toFixed(1)} MB); ` +
         `fds ${base.fds} → ${end.fds}; CPU ${cpu.toFixed(2)} s = ${((cpu * 1000) / events).toFixed(2)} ms per event\n` +
-        `soak: RSS MB every ${SAMPLE_S} s: ${samples.map((s) => (s.rssKiB / MB).toFixed(1)).join(' ')}\n`,
+        `soak: RSS MB every ${SAMPLE_S} s: ${samples.map((s) => (s.rssKiB / MB).toFixed(1)).join(' ')}\n` +
+        `soak: of which malloc's brk heap, MB: ${samples.map((s) => (s.brkKiB / MB).toFixed(1)).join(' ')}\n`,
     );
 
     expect(result, 'every port right within 10 s of the last event').not.toBeNull();
