@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Four suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces),
-// e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package in a clean Debian 12 root, replay under its Node.js 18).
+// Five suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), soak (root: the
+// watcher under churn for MACTABLE_SOAK_SECONDS, 600 by default), e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package
+// in a clean Debian 12 root, replay under its Node.js 18).
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
@@ -15,13 +16,17 @@ export default defineConfig({
       },
       {
         extends: true,
+        test: { name: 'soak', include: ['test/soak/**/*.test.ts'], hookTimeout: 120_000, fileParallelism: false, sequence: { groupOrder: 2 } },
+      },
+      {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 900_000,
           fileParallelism: false,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
       {

@@ -1,4 +1,4 @@
-import type { CommandResult, SyslogSink, TimedBridge } from '../runtime/runtime.js';
+import type { CommandResult, LogLine, SyslogSink, TimedBridge } from '../runtime/runtime.js';
 
 // libvirt runs hooks with its own PATH, which may lack the sbin directories iproute2 lives in.
 const SBIN = ['/usr/sbin', '/sbin'];
@@ -8,6 +8,9 @@ type Env = Record<string, string | undefined>;
 // node:child_process, loaded on first use by the entry point's own means (require in the hook's CommonJS
 // bundle): a hook call with nothing to manage runs no command and pays nothing for it.
 export type LoadChildProcess = () => Promise<typeof import('node:child_process')>;
+
+// node:net likewise, for journald's socket (child_process has loaded it already: it costs nothing more then).
+export type LoadNet = () => Promise<typeof import('node:net')>;
 
 // The environment commands run with: the caller's PATH plus the sbin directories, and the C locale.
 export function commandEnv(env: Env): Record<string, string> {
@@ -46,15 +49,58 @@ export function severity(level: keyof typeof SEVERITY): number {
   return SEVERITY[level];
 }
 
-// logger(1) sends to journald or syslog; MACTABLE_SYSLOG_SOCKET sends to another socket (tests listen there).
-export function loggerSyslog(load: LoadChildProcess, env: Env): SyslogSink {
+// journald's stream socket (what a service's stdout is connected to), below the root: no `logger` process to start.
+export const JOURNAL_STREAM = '/run/systemd/journal/stdout';
+
+// What journald reads on its stream socket: the header (identifier, no unit id, default priority daemon.info,
+// level prefix on, no forwarding of our own: journald's config decides), then one message per line with its
+// `<severity>` (journald takes 0-7 there; the facility comes from the header).
+function journalStream(lines: LogLine[]): string {
+  const header = ['mactable', '', String(DAEMON + SEVERITY.info), '1', '0', '0', '0'];
+  return [...header, ...lines.map((line) => `<${severity(line.level)}>${line.text}`)].join('\n') + '\n';
+}
+
+// The system log: journald's stream socket under the root (MACTABLE_ROOT) where it listens, else logger(1), which
+// sends to journald or syslog; MACTABLE_SYSLOG_SOCKET sends through logger to another socket (tests listen there).
+export function systemLog(load: LoadChildProcess, loadNet: LoadNet, env: Env): SyslogSink {
+  const root = (env.MACTABLE_ROOT ?? '/').replace(/\/+$/u, '');
   return async (lines, timeoutMs) => {
     if (lines.length === 0) return null;
-    const socket = env.MACTABLE_SYSLOG_SOCKET;
-    const args = ['--prio-prefix', '-t', 'mactable', ...(socket ? ['-u', socket] : [])];
-    const input = lines.map((line) => `<${DAEMON + severity(line.level)}>${line.text}\n`).join('');
-    const result = await runCommand(load, 'logger', args, input, env, timeoutMs);
-    if (result.exitCode === 0) return null;
-    return `cannot write to the system log: ${result.failure ?? result.stderr.trim()}`;
+    const since = Date.now();
+    if (!env.MACTABLE_SYSLOG_SOCKET) {
+      const sent = await writeJournal(loadNet, `${root}${JOURNAL_STREAM}`, journalStream(lines), timeoutMs);
+      if (sent !== 'no journald') return sent === null ? null : `cannot write to the system log: ${sent}`;
+    }
+    const left = timeoutMs - (Date.now() - since);
+    return left > 0 ? loggerSyslog(load, env, lines, left) : 'cannot write to the system log: timed out';
   };
+}
+
+// Null once the kernel holds every byte for journald; 'no journald' when the socket is absent or refuses before
+// anything was sent (logger takes over); else why the write failed. Never longer than the time bound.
+async function writeJournal(loadNet: LoadNet, path: string, data: string, timeoutMs: number): Promise<string | null> {
+  const { connect } = await loadNet();
+  return new Promise((resolve) => {
+    let connected = false;
+    const socket = connect(path);
+    const settle = (result: string | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => settle(`timed out writing to ${path}`), timeoutMs);
+    socket.on('connect', () => (connected = true));
+    socket.on('error', (error) => settle(connected ? `cannot write to ${path}: ${error.message}` : 'no journald'));
+    socket.on('finish', () => settle(null));
+    socket.end(data);
+  });
+}
+
+async function loggerSyslog(load: LoadChildProcess, env: Env, lines: LogLine[], timeoutMs: number): Promise<string | null> {
+  const socket = env.MACTABLE_SYSLOG_SOCKET;
+  const args = ['--prio-prefix', '-t', 'mactable', ...(socket ? ['-u', socket] : [])];
+  const input = lines.map((line) => `<${DAEMON + severity(line.level)}>${line.text}\n`).join('');
+  const result = await runCommand(load, 'logger', args, input, env, timeoutMs);
+  if (result.exitCode === 0) return null;
+  return `cannot write to the system log: ${result.failure ?? result.stderr.trim()}`;
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from './errors.js';
-import { commandBridge, commandEnv, loggerSyslog, runCommand, type LoadChildProcess } from '../host/commands.js';
+import { commandBridge, commandEnv, runCommand, systemLog, type LoadChildProcess, type LoadNet } from '../host/commands.js';
 import { rootedFs } from '../host/fs.js';
 import type { Monitor, Runtime } from './runtime.js';
 
@@ -9,7 +9,7 @@ import type { Monitor, Runtime } from './runtime.js';
 const COMMAND_TIMEOUT_MS = 10_000;
 
 // The one place that binds the process, the file system and external commands to the program.
-function processRuntime(load: LoadChildProcess): Runtime {
+function processRuntime(load: LoadChildProcess, loadNet: LoadNet): Runtime {
   const env = process.env;
   return {
     argv: process.argv.slice(2),
@@ -26,7 +26,7 @@ function processRuntime(load: LoadChildProcess): Runtime {
     nodeVersion: process.versions.node,
     pid: process.pid,
     now: () => Date.now(),
-    syslog: loggerSyslog(load, env),
+    syslog: systemLog(load, loadNet, env),
     watchDir,
     monitor: (file, args, onLine, onExit) => monitor(load, file, args, env, onLine, onExit),
     onStop: (handler) => {
@@ -95,8 +95,8 @@ function writeFileAtomic(path: string, text: string): void {
 
 // Run an entry point with the real process, and exit with its code; anything that escapes it still ends
 // with `fallback`'s code. The exit is explicit: a stdin stream given up at its bound would keep the process alive.
-export function runProcess(main: (rt: Runtime) => Promise<number>, fallback: (argv: string[]) => number, load: LoadChildProcess): void {
-  const rt = processRuntime(load);
+export function runProcess(main: (rt: Runtime) => Promise<number>, fallback: (argv: string[]) => number, load: LoadChildProcess, loadNet: LoadNet): void {
+  const rt = processRuntime(load, loadNet);
   const bail = () => process.exit(fallback(rt.argv));
   process.on('uncaughtException', bail);
   process.on('unhandledRejection', bail);

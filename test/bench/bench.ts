@@ -166,11 +166,37 @@ async function syslogSink(path: string): Promise<ChildProcess> {
 const mac = (i: number, prefix = '52:54:00:be') => `${prefix}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 const resetOf = (ports: { tap: string; mac: string }[]) => ports.map(({ tap, mac: m }) => `link set dev ${tap} learning on flood on\nfdb del ${m} dev ${tap} master\n`).join('');
 
+// --- soak (issue 21): journald's stream socket against logger ---
+// A stand-in for journald's stream socket (/run/systemd/journal/stdout) that reads every connection to its end.
+async function journalSink(path: string): Promise<ChildProcess> {
+  const drain = [
+    'import os, socket, sys, threading',
+    'os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+    's.bind(sys.argv[1])',
+    's.listen(64)',
+    'print(flush=True)',
+    'def drain(c):',
+    '    while c.recv(65536): pass',
+    '    c.close()',
+    'while True: threading.Thread(target=drain, args=(s.accept()[0],), daemon=True).start()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', drain, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await once(child.stdout as NodeJS.ReadableStream, 'data');
+  return child;
+}
+// --- end soak ---
+
 async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Promise<void> {
   const temp = new TempDir();
   const ns = await Netns.create();
   const syslogSocket = `${temp.path}/log.sock`;
   const syslog = await syslogSink(syslogSocket);
+  // --- soak (issue 21): a --root whose /sys is the namespace's and whose journald listens ---
+  const journalRoot = `${temp.path}/root-journal`;
+  const journal = await journalSink(`${journalRoot}/run/systemd/journal/stdout`);
+  symlinkSync('/sys', `${journalRoot}/sys`);
+  // --- end soak ---
   try {
     mkdirSync(`${temp.path}/etc/libvirt/hooks`, { recursive: true });
     const install = await installSh(['--prefix', `${temp.path}/lib`, '--hooks-dir', `${temp.path}/etc/libvirt/hooks`, '--bin-dir', `${temp.path}/bin`, '--unit-dir', `${temp.path}/systemd`, '--libvirt-version', '9.0.0']);
@@ -219,6 +245,10 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
     const storm = taps.slice(0, 2 * GUESTS);
     const node = (...args: string[]): Side => single({ argv: [process.execPath, ...args] });
     const status = (root: string): Side => single({ argv: [cli, 'status', '--root', root] });
+    // --- soak (issue 21): the same started call, one NIC, through journald's socket and through logger ---
+    const viaJournal = (): Side => single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_ROOT: journalRoot, MACTABLE_SYSLOG_SOCKET: '' } }, resetOf(taps.slice(0, 1)));
+    const viaLogger = (): Side => single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_ROOT: journalRoot } }, resetOf(taps.slice(0, 1)));
+    // --- end soak ---
     const e1 = oneOn('br1');
     const e2 = oneOn('br2');
     const e3 = oneOn('br3');
@@ -253,6 +283,10 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
           baseline: { commands: Array.from({ length: GUESTS }, () => ({ argv: [process.execPath, '-e', '0'] })) },
         },
         plan: { mactable: single({ argv: [cli, 'plan', '--json', temp.file('domain-64.xml', many)] }), baseline: nodeE0 },
+        // --- soak (issue 21) ---
+        journal1: { mactable: viaJournal(), baseline: nodeE0 },
+        journalLogger: { mactable: viaJournal(), baseline: viaLogger() },
+        // --- end soak ---
         bridge: { mactable: node('-e', "require('child_process').spawnSync('bridge', ['-V'])"), baseline: nodeE0 },
         bridgeLogger: {
           mactable: node('-e', `const c = require('child_process'); c.spawnSync('bridge', ['-V']); c.spawnSync('logger', ['--prio-prefix', '-t', 'mactable', '-u', ${JSON.stringify(syslogSocket)}], { input: '<30>bench\\n' })`),
@@ -270,6 +304,10 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
       cases: [
         { name: 'ignored operation (prepare)', a: 'installed hooks/qemu', b: 'a `#!/bin/sh` + `exit 0` hook', target: 1.5, measure: 'wall', pair: 'ignored' },
         { name: 'started, 1 managed NIC', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.5, measure: 'wall', pair: 'started1', floor: 'bridgeLogger' },
+        // --- soak (issue 21) ---
+        { name: 'started, 1 managed NIC, journald socket', a: 'installed hooks/qemu logging to journald\'s stream socket', b: '`node -e 0`', target: 1.5, measure: 'wall', pair: 'journal1', floor: 'bridgeLogger' },
+        { name: 'started, 1 NIC: journald socket vs logger', a: 'installed hooks/qemu logging to journald\'s stream socket', b: 'the same call logging through `logger`', target: 1, measure: 'wall', pair: 'journalLogger' },
+        // --- end soak ---
         { name: 'started, 64 managed NICs', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.7, measure: 'wall', pair: 'started64', floor: 'bridgeLogger' },
         { name: 'peak RSS, started with 64 NICs', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.25, measure: 'rss', pair: 'started64' },
         { name: 'started, 1 NIC, 10 000 other entries', a: 'installed hooks/qemu, bridge with 10 000 other entries', b: 'the same call on a bridge without', target: 1.15, measure: 'wall', pair: 'fdb10k' },
@@ -295,6 +333,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
   } finally {
     syslog.kill();
     if (syslog.exitCode === null && syslog.signalCode === null) await once(syslog, 'exit');
+    journal.kill(); // soak (issue 21)
     await ns.remove();
     temp.cleanup();
   }
