@@ -23,17 +23,7 @@ const nic = (type: string, macAddress: string, inner: string) =>
 
 let box: Box;
 
-// MAC → tap of a running guest, from its live XML.
-async function tapsOf(guest: string): Promise<Map<string, string>> {
-  const xml = await box.virsh('dumpxml', guest);
-  const taps = new Map<string, string>();
-  for (const [, block] of xml.matchAll(/<interface[^>]*>([^]*?)<\/interface>/gu)) {
-    const address = /<mac address='([^']+)'/u.exec(block ?? '')?.[1];
-    const tap = /<target dev='([^']+)'/u.exec(block ?? '')?.[1];
-    if (address && tap) taps.set(address, tap);
-  }
-  return taps;
-}
+const tapsOf = (guest: string) => box.tapsOf(guest);
 
 async function hasEntry(bridge: string, tap: string, address: string): Promise<boolean> {
   return (await readStaticEntries(box.exec, bridge)).some((entry) => entry.mac === address && entry.ifname === tap);

@@ -4,7 +4,7 @@ import { Box, boxMissing } from '../helpers/box.js';
 import { Holder } from '../helpers/holder.js';
 import { readPortState, readStaticEntries } from '../helpers/netns.js';
 import { canRun, sh, uniqueSuffix } from '../helpers/sh.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, timeUntil } from '../helpers/wait.js';
 import type { Watcher } from '../helpers/watcher.js';
 
 const ID = `mtw${uniqueSuffix()}`;
@@ -14,14 +14,7 @@ const mac = (guest: number, nic: number) => `52:54:00:e3:${guest.toString(16).pa
 let box: Box;
 const nic = (address: string) => `<interface type='bridge'><mac address='${address}'/><source bridge='${BR}'/><model type='virtio'/></interface>`;
 
-// MAC → tap of a running guest, from its live XML.
-async function tapOf(guest: string, address: string): Promise<string> {
-  const xml = await box.virsh('dumpxml', guest);
-  const block = [...xml.matchAll(/<interface[^>]*>([^]*?)<\/interface>/gu)].map((m) => m[1] ?? '').find((b) => b.includes(address));
-  const tap = /<target dev='([^']+)'/u.exec(block ?? '')?.[1];
-  if (!tap) throw new Error(`${guest} has no tap for ${address}`);
-  return tap;
-}
+const tapOf = (guest: string, address: string) => box.tapOf(guest, address);
 
 const staticOn = async (tap: string, address: string) => (await readStaticEntries(box.exec, BR)).some((e) => e.mac === address && e.ifname === tap);
 const entryAnywhere = async (address: string) => (await readStaticEntries(box.exec, BR)).some((e) => e.mac === address);
@@ -34,11 +27,6 @@ const flagsOn = async (tap: string) => {
   const state = await readPortState(box.exec, tap);
   return state.learning && state.flood;
 };
-// How long until the condition holds, or null when it did not within `seconds`.
-async function timeUntil(check: () => Promise<boolean>, seconds = 1): Promise<number | null> {
-  const started = Date.now();
-  return (await eventually(check, seconds)) ? Date.now() - started : null;
-}
 
 describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', boxMissing()))(
   'the watcher and paused guests under a real libvirtd',

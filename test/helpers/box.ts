@@ -199,6 +199,24 @@ export class Box {
     return spec.name;
   }
 
+  // MAC → tap of a running guest, from its live XML.
+  async tapsOf(guest: string): Promise<Map<string, string>> {
+    const xml = await this.virsh('dumpxml', guest);
+    const taps = new Map<string, string>();
+    for (const [, block] of xml.matchAll(/<interface[^>]*>([^]*?)<\/interface>/gu)) {
+      const address = /<mac address='([^']+)'/u.exec(block ?? '')?.[1];
+      const tap = /<target dev='([^']+)'/u.exec(block ?? '')?.[1];
+      if (address && tap) taps.set(address, tap);
+    }
+    return taps;
+  }
+
+  async tapOf(guest: string, mac: string): Promise<string> {
+    const tap = (await this.tapsOf(guest)).get(mac);
+    if (tap === undefined) throw new Error(`${guest} has no tap for ${mac}`);
+    return tap;
+  }
+
   // Everything goes: the daemons, guests, watchers and any process inside, the devices, the mounts, the directory.
   async destroy(): Promise<void> {
     try {

@@ -23,17 +23,6 @@ interface Counted {
   announces: Record<string, number>;
 }
 
-// The guest's tap in a box, from its live XML.
-export async function tapOf(box: Box, guest: string, mac: string): Promise<string> {
-  const xml = await box.virsh('dumpxml', guest);
-  for (const [, block] of xml.matchAll(/<interface[^>]*>([^]*?)<\/interface>/gu)) {
-    if (block?.includes(`'${mac}'`)) {
-      const tap = /<target dev='([^']+)'/u.exec(block)?.[1];
-      if (tap) return tap;
-    }
-  }
-  throw new Error(`${guest} has no tap for ${mac}`);
-}
 
 // A sender on box a's bridge at RATE frames a second to the guest's MAC (through a veth pair of its own), and a
 // counter in each box of the numbered frames every interface transmits, for the switch-overs of live migrations.
@@ -68,11 +57,11 @@ export class GapMeter {
 
   // Migrate and return the spans to measure; the frames are counted once the meter stops.
   async migrate(from: Box, to: Box, guest: string, address: string, names: [string, string]): Promise<Span> {
-    const source = await tapOf(from, guest, this.mac);
+    const source = await from.tapOf(guest, this.mac);
     const started = Date.now();
     await migrate(from, to, guest, address);
     const returned = Date.now();
-    return { from: names[0], to: names[1], source, target: await tapOf(to, guest, this.mac), toBox: this.boxes.indexOf(to), started, returned };
+    return { from: names[0], to: names[1], source, target: await to.tapOf(guest, this.mac), toBox: this.boxes.indexOf(to), started, returned };
   }
 
   // Stop sender and counters, and measure each span: from its start to 1 s after its migration returned.

@@ -9,3 +9,9 @@ export async function eventually(check: () => boolean | Promise<boolean>, second
     await sleep(intervalMs);
   }
 }
+
+// How long until `check` holds, in milliseconds, or null when it did not within `seconds`.
+export async function timeUntil(check: () => boolean | Promise<boolean>, seconds = 1): Promise<number | null> {
+  const started = Date.now();
+  return (await eventually(check, seconds)) ? Date.now() - started : null;
+}

@@ -1,3 +1,5 @@
+import { renameSync, writeFileSync } from 'node:fs';
+
 // A live domain XML (as libvirt hands the hook) around the given <interface> elements.
 export function liveDomain(nics: string[], name = 'guest1'): string {
   return `<domain type='qemu' id='7'>
@@ -14,7 +16,13 @@ export function bridgeNic(mac: string, bridge: string, tap: string): string {
   return `<interface type='bridge'><mac address='${mac}'/><source bridge='${bridge}'/><target dev='${tap}'/></interface>`;
 }
 
-// The daemon's status file for a running guest (<domstatus> around the live <domain>), as in /run/libvirt/qemu.
-export function statusDomain(nics: string[], name = 'guest1'): string {
-  return `<domstatus state='running' reason='booted' pid='4242'>\n  ${liveDomain(nics, name).replace(/\n/gu, '\n  ')}</domstatus>\n`;
+// The daemon's status file for a guest (<domstatus> around the live <domain>), as in /run/libvirt/qemu.
+export function statusDomain(nics: string[], name = 'guest1', state = 'running', reason = 'booted'): string {
+  return `<domstatus state='${state}' reason='${reason}' pid='4242'>\n  ${liveDomain(nics, name).replace(/\n/gu, '\n  ')}</domstatus>\n`;
+}
+
+// Write a guest's status file as libvirt does: NAME.xml.new, renamed over NAME.xml (a watcher sees one rename).
+export function writeStatus(dir: string, name: string, nics: string[], state = 'running', reason = 'booted'): void {
+  writeFileSync(`${dir}/${name}.xml.new`, statusDomain(nics, name, state, reason));
+  renameSync(`${dir}/${name}.xml.new`, `${dir}/${name}.xml`);
 }

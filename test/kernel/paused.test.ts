@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
@@ -6,7 +6,7 @@ import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { eventually } from '../helpers/wait.js';
 import { Watcher } from '../helpers/watcher.js';
-import { bridgeNic, liveDomain, statusDomain } from '../helpers/xml.js';
+import { bridgeNic, liveDomain, writeStatus } from '../helpers/xml.js';
 
 const MAC = '52:54:00:00:08:01';
 const OTHER = '02:00:00:00:08:99';
@@ -36,10 +36,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts', { python3: 'python3' 
     let ns: Netns;
     let watcher: Watcher | null = null;
 
-    const status = (state: string, reason: string, nic = bridgeNic(MAC, 'br0', 'tap0')) => {
-      writeFileSync(`${qemu}/guest1.xml.new`, statusDomain([nic]).replace("state='running' reason='booted'", `state='${state}' reason='${reason}'`));
-      renameSync(`${qemu}/guest1.xml.new`, `${qemu}/guest1.xml`);
-    };
+    const status = (state: string, reason: string, nic = bridgeNic(MAC, 'br0', 'tap0')) => writeStatus(qemu, 'guest1', [nic], state, reason);
     const hook = (op: string, nic = bridgeNic(MAC, 'br0', 'tap0')) => runDist(['hook', 'qemu', 'guest1', op, 'begin', '-'], { netns: ns, stdin: liveDomain([nic]), env });
     const entryOnTap = async () => (await ns.staticEntries('br0')).some((entry) => entry.mac === MAC && entry.ifname === 'tap0');
     const learnedOnUplink = async () => (JSON.parse(await ns.exec('bridge', '-j', 'fdb', 'show', 'br', 'br0', 'brport', 'up0')) as { mac: string }[]).some((entry) => entry.mac === MAC);

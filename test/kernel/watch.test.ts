@@ -1,13 +1,13 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
 import { canRun, kernelSuite, missingTool } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, timeUntil } from '../helpers/wait.js';
 import { Watcher } from '../helpers/watcher.js';
-import { bridgeNic, statusDomain } from '../helpers/xml.js';
+import { bridgeNic, statusDomain, writeStatus } from '../helpers/xml.js';
 
 const MACS = ['52:54:00:00:07:01', '52:54:00:00:07:02', '52:54:00:00:07:03'];
 const OTHER = '52:54:00:00:07:09';
@@ -22,21 +22,12 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
     let ns: Netns;
     let watcher: Watcher | null = null;
 
-    // As libvirt writes it: NAME.xml.new, renamed over NAME.xml.
-    const status = (name: string, taps: string[], state = 'running', reason = 'booted') => {
-      const xml = statusDomain(taps.map((tap, i) => bridgeNic(MACS[i] as string, 'br0', tap)), name).replace("state='running' reason='booted'", `state='${state}' reason='${reason}'`);
-      writeFileSync(`${qemu}/${name}.xml.new`, xml);
-      renameSync(`${qemu}/${name}.xml.new`, `${qemu}/${name}.xml`);
-    };
+    const status = (name: string, taps: string[], state = 'running', reason = 'booted') =>
+      writeStatus(qemu, name, taps.map((tap, i) => bridgeNic(MACS[i] as string, 'br0', tap)), state, reason);
     const entries = async (tap: string) => (await ns.staticEntries('br0')).filter((entry) => entry.ifname === tap).map((entry) => entry.mac);
     const right = async (tap: string, mac: string) => {
       const state = await ns.portState(tap);
       return !state.learning && !state.flood && (await entries(tap)).includes(mac);
-    };
-    // How long until the condition holds, or null when it did not within `seconds`.
-    const timeUntil = async (check: () => Promise<boolean>, seconds = 1) => {
-      const started = Date.now();
-      return (await eventually(check, seconds)) ? Date.now() - started : null;
     };
     const start = async (...extra: string[]) => {
       watcher = Watcher.inNetns(ns, ['--root', root, '--config', config, '--metrics-file', metrics, ...extra], env);

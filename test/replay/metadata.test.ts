@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bridgeNic } from '../helpers/xml.js';
 import { FIXTURES, runFake } from '../helpers/runtime.js';
 
 // br0 is listed in the config, br-x is not.
@@ -8,10 +9,9 @@ const [M1, M2, M3] = ['52:54:00:12:34:01', '52:54:00:12:34:02', '52:54:00:12:34:
 const VRRP = '00:00:5e:00:01:0a';
 const NS = "xmlns:mactable='urn:mactable:1'";
 
-const onBridge = (mac: string, bridge: string, tap: string) => `<interface type='bridge'><mac address='${mac}'/><source bridge='${bridge}'/><target dev='${tap}'/></interface>`;
 const user = (mac: string) => `<interface type='user'><mac address='${mac}'/></interface>`;
 // Three NICs: M1 on br0 (listed), M2 on br-x (not listed), M3 user networking.
-const NICS = [onBridge(M1, 'br0', 'vnet1'), onBridge(M2, 'br-x', 'vnet2'), user(M3)];
+const NICS = [bridgeNic(M1, 'br0', 'vnet1'), bridgeNic(M2, 'br-x', 'vnet2'), user(M3)];
 
 const domain = (metadata: string, nics = NICS) => `<domain type='qemu' id='3'>
   <name>vrrp1</name>
@@ -114,7 +114,7 @@ describe('precedence: the NIC in the metadata, then the guest, then the config; 
 });
 
 describe('extra MACs wanted by two ports of one bridge are refused on both', () => {
-  const TWO = [onBridge(M1, 'br0', 'vnet1'), onBridge(M2, 'br0', 'vnet2'), onBridge(M3, 'br-x', 'vnet3')];
+  const TWO = [bridgeNic(M1, 'br0', 'vnet1'), bridgeNic(M2, 'br0', 'vnet2'), bridgeNic(M3, 'br-x', 'vnet3')];
   const iface = (mac: string, extra: string, manage = '') => `<mactable:interface mac='${mac}'${manage}><mactable:mac address='${extra}'/></mactable:interface>`;
 
   it('the same extra MAC on two ports of br0; on another bridge it stands', async () => {
