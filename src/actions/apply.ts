@@ -63,16 +63,19 @@ function stillThere(host: HostFs, { bridge, tap }: ManagedPort): boolean {
 
 const untouched = (port: ManagedPort): PortOutcome => ({ port, changes: [], failure: null, note: null });
 
-// Bring every port to its desired state: checks, learning and unicast flooding through sysfs, then the entries
-// through a single `bridge` process (and the locks once their entries are verified, the strays in one more). Never throws past
-// a port. With `rollback` (the operation must not fail, so the guest keeps running), a port that failed part-way
-// is put back as libvirt made it, so unicast still reaches the guest by flooding.
+// Bring every port to its desired state: checks, then the entries through a single `bridge` process (and the locks
+// once their entries are verified, the strays in one more), with learning and unicast flooding set through sysfs on
+// the side that keeps the guest reachable: turned on before the entries go, turned off only once the entry is in
+// place (else the bridge would know the guest's MAC nowhere in between: a gap at a migration's switch-over).
+// Never throws past a port. With `rollback` (the operation must not fail, so the guest keeps running), a port that
+// failed part-way is put back as libvirt made it, so unicast still reaches the guest by flooding.
 export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: PortWork[], rollback: boolean): Promise<PortOutcome[]> {
   const outcomes = work.map(({ port }) => untouched(port));
   const ready = outcomes.flatMap((outcome, i) => {
+    const { want } = work[i] as PortWork;
     const fine = step(outcome, () => {
       outcome.failure = portProblem(host, outcome.port.bridge, outcome.port.tap);
-      if (outcome.failure === null) ensureFlags(host, outcome, (work[i] as PortWork).want.learning);
+      if (outcome.failure === null && want.learning) ensureFlags(host, outcome, true);
     });
     return fine ? [{ outcome, work: work[i] as PortWork }] : [];
   });
@@ -85,6 +88,9 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
     const gone = await ensureStraysGone(bridge, straying.flatMap(({ work: { strays = [] } }) => strays));
     let next = 0;
     for (const { outcome, work: { strays = [] } } of straying) record(strays.map(() => outcome), gone.slice(next, (next += strays.length)));
+  }
+  for (const { outcome, work } of ready) {
+    if (!work.want.learning && outcome.failure === null) step(outcome, () => ensureFlags(host, outcome, false));
   }
   if (!rollback) return outcomes;
   // Only a port still on its bridge can be put back; one whose check cannot even be made is left as it is.

@@ -142,7 +142,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/guests.test.ts)', boxMissing()))(
       ]);
 
       const repaired = await box.mactable('repair', name);
-      expect(repaired).toEqual({ code: 0, stdout: `${name}: ${tap} on ${LISTED}: learning off, unicast flooding off, static entry ${plugged} added`, stderr: '' });
+      expect(repaired).toEqual({ code: 0, stdout: `${name}: ${tap} on ${LISTED}: static entry ${plugged} added, learning off, unicast flooding off`, stderr: '' });
       expect(await readPortState(box.exec, tap)).toEqual(OFF);
       expect((await box.mactable('status', name)).code).toBe(0);
       await box.virsh('destroy', name);

@@ -45,8 +45,8 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
         stdout: '',
         stderr: expect.stringMatching(
           new RegExp(
-            `^mactable: guest1: tap0 on br0: learning off, unicast flooding off, static entry ${MACS[0]} added\\n` +
-              'mactable: guest1: tap1 on br0: cannot add the static entry: [^\\n]+ \\(done before that: learning off, unicast flooding off\\)\\n$',
+            `^mactable: guest1: tap0 on br0: static entry ${MACS[0]} added, learning off, unicast flooding off\\n` +
+              'mactable: guest1: tap1 on br0: cannot add the static entry: [^\\n]+\\n$',
             'u',
           ),
         ),
@@ -61,7 +61,7 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
       const result = await hook(op, 'begin', { lockPorts: true, ...config }, { MACTABLE_BRIDGE: refuses });
       expect([result.code, result.stdout]).toEqual([0, '']);
       for (const tap of ['tap0', 'tap1']) {
-        expect(result.stderr).toMatch(new RegExp(`^mactable: warning: guest1: ${tap} on br0: cannot add the static entry: .+; left as libvirt made it \\(learning on, unicast flooding on\\)$`, 'mu'));
+        expect(result.stderr).toMatch(new RegExp(`^mactable: warning: guest1: ${tap} on br0: cannot add the static entry: .+; left as libvirt made it$`, 'mu'));
         expect(await ns.portState(tap)).toEqual({ learning: true, flood: true });
         const [link] = JSON.parse(await ns.exec('bridge', '-j', '-d', 'link', 'show', 'dev', tap)) as { locked: boolean }[];
         expect(link?.locked).toBe(false);
@@ -75,7 +75,7 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
       const lines = result.stderr.split('\n').filter(Boolean);
       expect(lines).toHaveLength(2);
       for (const [i, line] of lines.entries()) {
-        expect(line).toMatch(new RegExp(`^mactable: guest1: tap${i} on br0: cannot add the static entry: .+ \\(done before that: learning off, unicast flooding off\\)$`, 'u'));
+        expect(line).toMatch(new RegExp(`^mactable: guest1: tap${i} on br0: cannot add the static entry: .+$`, 'u'));
       }
     });
 
@@ -84,7 +84,7 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
       const started = await hook('started', 'begin', {}, env);
       expect(started.code).toBe(1);
       expect(started.stderr).toContain(
-        'mactable: guest1: tap0 on br0: cannot add the static entry: cannot run bridge: cannot run /nonexistent/bridge: spawnSync /nonexistent/bridge ENOENT (done before that: learning off, unicast flooding off)\n',
+        'mactable: guest1: tap0 on br0: cannot add the static entry: cannot run bridge: cannot run /nonexistent/bridge: spawnSync /nonexistent/bridge ENOENT\n',
       );
       const reconnect = await hook('reconnect', 'begin', {}, env);
       expect(reconnect.code).toBe(0);
@@ -112,8 +112,8 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
       const result = await execa(file, args, { input: xml, env: { ...rootEnv, MACTABLE_CONFIG: config }, reject: false });
       expect([result.exitCode, result.stdout]).toEqual([1, '']);
       expect(result.stderr).toBe(
-        `mactable: guest1: tap0 on br0: learning off, unicast flooding off, static entry ${MACS[0]} added\n` +
-          'mactable: guest1: tap1 on br0: cannot turn learning off: Read-only file system (EROFS)',
+        `mactable: guest1: tap0 on br0: static entry ${MACS[0]} added, learning off, unicast flooding off\n` +
+          `mactable: guest1: tap1 on br0: cannot turn learning off: Read-only file system (EROFS) (done before that: static entry ${MACS[1]} added)`,
       );
     });
 
@@ -141,7 +141,7 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
         `<interface type='bridge'><mac address='${MACS[0]}'/><source network='hostbr' portid='31ae567d-17ba-45fe-825f-806fdb638b30' bridge='br0'/><target dev='tap0'/></interface>`,
       ]);
       const started = await runDist(['hook', 'qemu', 'guest1', 'started', 'begin', '-'], { netns: ns, stdin: networkXml, env: { ...rootEnv, MACTABLE_ROOT: root, MACTABLE_CONFIG: config } });
-      expect(started).toEqual({ code: 0, stdout: '', stderr: `mactable: guest1: tap0 on br0: learning off, unicast flooding off, static entry ${MACS[0]} added\n` });
+      expect(started).toEqual({ code: 0, stdout: '', stderr: `mactable: guest1: tap0 on br0: static entry ${MACS[0]} added, learning off, unicast flooding off\n` });
       const status = await runDist(['status', '--root', root, '--config', config], { netns: ns, env: rootEnv });
       expect(status).toEqual({ code: 0, stdout: 'no running guest has a NIC\n', stderr: '' });
     });

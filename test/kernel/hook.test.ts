@@ -37,7 +37,7 @@ describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
       expect(result).toEqual({
         code: 0,
         stdout: '',
-        stderr: MACS.map((mac, i) => `mactable: guest1: tap${i} on br0: learning off, unicast flooding off, static entry ${mac} added\n`).join(''),
+        stderr: MACS.map((mac, i) => `mactable: guest1: tap${i} on br0: static entry ${mac} added, learning off, unicast flooding off\n`).join(''),
       });
       for (const tap of ['tap0', 'tap1', 'tap2']) expect(await ns.portState(tap)).toEqual({ learning: false, flood: false });
       expect(await ns.staticEntries('br0')).toEqual(
@@ -60,7 +60,7 @@ describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
       await ns.exec('bridge', 'fdb', 'del', MACS[1] as string, 'dev', 'tap1', 'master');
       const result = await hook('reconnect', 'begin', threePorts);
       expect(result.code).toBe(0);
-      expect(result.stderr).toContain(`mactable: guest1: tap1 on br0: learning off, unicast flooding off, static entry ${MACS[1]} added\n`);
+      expect(result.stderr).toContain(`mactable: guest1: tap1 on br0: static entry ${MACS[1]} added, learning off, unicast flooding off\n`);
       expect(await ns.portState('tap1')).toEqual({ learning: false, flood: false });
       expect((await ns.staticEntries('br0')).map((entry) => entry.mac)).toEqual(MACS);
     });
@@ -99,7 +99,7 @@ describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
       expect(result).toEqual({
         code: 1,
         stdout: '',
-        stderr: `mactable: guest1: ${message}\nmactable: guest1: tap2 on br0: learning off, unicast flooding off, static entry ${MACS[2]} added\n`,
+        stderr: `mactable: guest1: ${message}\nmactable: guest1: tap2 on br0: static entry ${MACS[2]} added, learning off, unicast flooding off\n`,
       });
       expect(await ns.portState('tap2')).toEqual({ learning: false, flood: false });
     });
@@ -157,7 +157,7 @@ describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
         const messages = listener.messages();
         expect(messages).toHaveLength(2);
         expect(messages[0]).toMatch(
-          new RegExp(`^<30>.* mactable: guest1: tap0 on br0: learning off, unicast flooding off, static entry ${MACS[0]} added \\(started\\)$`, 'u'),
+          new RegExp(`^<30>.* mactable: guest1: tap0 on br0: static entry ${MACS[0]} added, learning off, unicast flooding off \\(started\\)$`, 'u'),
         );
         expect(messages[1]).toMatch(/^<27>.* mactable: guest1: tapX on br0: tap tapX does not exist \(started\)$/u);
       } finally {
