@@ -9,7 +9,8 @@ export const RATE = 1000; // frames a second
 
 // One live migration as the frames saw it: those sent from the migration's start to 1 s after it returned that the
 // guest's running side did not get (before its announce: the source's tap; after: the destination's), and those
-// that reached neither tap.
+// that reached neither tap. Times are the kernel's: when the sender's interface sent each frame, when the
+// destination's tap took in the announce.
 export interface Gap {
   from: string;
   to: string;
@@ -19,7 +20,7 @@ export interface Gap {
 }
 
 interface Counted {
-  frames: Record<string, number[]>;
+  frames: Record<string, [number, number][]>; // [seq, ms]
   announces: Record<string, number>;
 }
 
@@ -47,7 +48,7 @@ export class GapMeter {
       meter.counters.push(counter);
       if (!(await counter.waitForLine(/^ready$/u, 30))) throw new Error(`the frame counter in box ${i} did not start: ${counter.lines.join('; ')}`);
     }
-    meter.sender = await a.spawn('python3', FRAMES, 'send', 'snd1', mac, String(RATE), meter.file('sent'));
+    meter.sender = await a.spawn('python3', FRAMES, 'send', 'snd1', mac, String(RATE));
     return meter;
   }
 
@@ -68,22 +69,22 @@ export class GapMeter {
   async stop(spans: Span[]): Promise<Gap[]> {
     await this.sender?.stop();
     for (const counter of this.counters) await counter.stop();
-    const sent = (JSON.parse(readFileSync(this.file('sent'), 'utf8')) as { times: number[] }).times;
     const counted = [0, 1].map((i) => JSON.parse(readFileSync(this.file(`count${i}`), 'utf8')) as Counted);
+    // When each frame left the sender's interface, by the kernel's clock.
+    const sent = counted[0]?.frames.snd1 ?? [];
     return spans.map((span) => {
-      const on = (box: number, tap: string) => new Set(counted[box]?.frames[tap] ?? []);
-      const fromBox = 1 - span.toBox;
-      const source = on(fromBox, span.source);
+      const on = (box: number, tap: string) => new Set((counted[box]?.frames[tap] ?? []).map(([seq]) => seq));
+      const source = on(1 - span.toBox, span.source);
       const target = on(span.toBox, span.target);
       // The switch-over: the destination's QEMU announces the guest from its tap once its vCPUs run.
       const announced = counted[span.toBox]?.announces[span.target] ?? Infinity;
       let lost = 0;
       let neither = 0;
-      sent.forEach((at, seq) => {
-        if (at < span.started || at > span.returned + 1000) return;
+      for (const [seq, at] of sent) {
+        if (at < span.started || at > span.returned + 1000) continue;
         if (!source.has(seq) && !target.has(seq)) neither += 1;
         if (!(at < announced ? source : target).has(seq)) lost += 1;
-      });
+      }
       return { from: span.from, to: span.to, lost, neither, seconds: (span.returned - span.started) / 1000 };
     });
   }
