@@ -25,4 +25,4 @@ for nic in domain.iter("interface"):
             f.write("0")
     batch.append(f"fdb replace {address} dev {tap} master static\n")
 if batch:
-    subprocess.run(["bridge", "-force", "-batch", "-"], input="".join(batch), text=True, check=False)
+    subprocess.run(["/sbin/bridge", "-force", "-batch", "-"], input="".join(batch), text=True, check=False)

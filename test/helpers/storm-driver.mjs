@@ -1,11 +1,12 @@
 // Run inside a network namespace by test/helpers/storm.ts: start every command at once (as libvirtd runs
 // `reconnect` for each running guest when it restarts), and report the time from the first start to the last
 // exit, each exit code and stderr, and the peak memory: the sum of PSS over this process's descendants (shared
-// pages counted once), sampled every 20 ms, and the largest drop of MemAvailable.
+// pages counted once) and the largest drop of MemAvailable, sampled every 20 ms by a worker thread (the main
+// thread is busy starting processes).
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
-const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')); // { commands: [{ argv, stdin }], env }
 const kib = (text, field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
 const read = (path) => {
   try {
@@ -14,7 +15,7 @@ const read = (path) => {
     return ''; // gone meanwhile
   }
 };
-const descendants = () => {
+const descendants = (root) => {
   const children = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -24,18 +25,30 @@ const descendants = () => {
   }
   const found = [];
   const walk = (pid) => (children.get(pid) ?? []).forEach((child) => (found.push(child), walk(child)));
-  walk(String(process.pid));
+  walk(root);
   return found;
 };
 const available = () => kib(read('/proc/meminfo'), 'MemAvailable');
-const before = available();
-let peakPss = 0;
-let peakDrop = 0;
-const sample = () => {
-  peakPss = Math.max(peakPss, descendants().reduce((sum, pid) => sum + kib(read(`/proc/${pid}/smaps_rollup`), 'Pss'), 0));
-  peakDrop = Math.max(peakDrop, before - available());
-};
-const sampler = setInterval(sample, 20);
+
+if (!isMainThread) {
+  // [stop, peak PSS KiB, peak MemAvailable drop KiB]
+  const shared = new Int32Array(workerData.buffer);
+  const before = available();
+  parentPort.postMessage('ready');
+  while (Atomics.load(shared, 0) === 0) {
+    const pss = descendants(workerData.pid).reduce((sum, pid) => sum + kib(read(`/proc/${pid}/smaps_rollup`), 'Pss'), 0);
+    shared[1] = Math.max(shared[1], pss);
+    shared[2] = Math.max(shared[2], before - available());
+    Atomics.wait(shared, 0, 0, 20);
+  }
+  process.exit(0);
+}
+
+const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')); // { commands: [{ argv, stdin }], env }
+const buffer = new SharedArrayBuffer(12);
+const shared = new Int32Array(buffer);
+const sampler = new Worker(new URL(import.meta.url), { workerData: { buffer, pid: String(process.pid) } });
+await new Promise((resolve) => sampler.once('message', resolve)); // it has read the state before
 const start = process.hrtime.bigint();
 const runs = spec.commands.map(({ argv, stdin }) => {
   const input = openSync(stdin ?? '/dev/null', 'r');
@@ -47,5 +60,7 @@ const runs = spec.commands.map(({ argv, stdin }) => {
 });
 const results = await Promise.all(runs);
 const ms = Number(process.hrtime.bigint() - start) / 1e6;
-clearInterval(sampler);
-process.stdout.write(JSON.stringify({ ms, codes: results.map((r) => r.code), stderr: results.map((r) => r.stderr), peakPssKiB: peakPss, peakDropKiB: peakDrop }));
+Atomics.store(shared, 0, 1);
+Atomics.notify(shared, 0);
+await new Promise((resolve) => sampler.once('exit', resolve));
+process.stdout.write(JSON.stringify({ ms, codes: results.map((r) => r.code), stderr: results.map((r) => r.stderr), peakPssKiB: shared[1], peakDropKiB: shared[2] }));
