@@ -6,7 +6,7 @@ export const RUN_QEMU = '/run/libvirt/qemu';
 // The daemon's sockets (libvirtd, or the modular virtqemud): made again whenever it starts.
 export const DAEMON_SOCKETS = ['libvirt-sock', 'virtqemud-sock'];
 // The running watcher holds an exclusive lock on WATCH_LOCK, a waiter on its guest's; hooks/qemu tests the first.
-export const RUN_MACTABLE = '/run/mactable';
+const RUN_MACTABLE = '/run/mactable';
 export const WATCH_LOCK = `${RUN_MACTABLE}/watch.lock`;
 // A reconnect that found another one reconciling every guest leaves this mark, for it to go round again.
 export const RECONNECT_DUE = `${RUN_MACTABLE}/reconnect.due`;

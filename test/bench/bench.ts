@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --json] [-- --env=inherit]
+// npm run bench [-- --quick] [-- --json] [-- --env=inherit] [-- --only=PAIR,PAIR]
 // The installed hook and CLI timed side by side with their baselines (A B A B ...), in a network
 // namespace with bridges and taps. Wall time and peak RSS per whole process, from the OS.
 // A benchmark, not a test: it reports ratios of medians against targets and always exits 0 when it ran.
@@ -215,7 +215,7 @@ async function journalSink(path: string): Promise<ChildProcess> {
 }
 // --- end soak ---
 
-async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Promise<void> {
+async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only: string[] | null): Promise<void> {
   const temp = new TempDir();
   const ns = await Netns.create();
   const syslogSocket = `${temp.path}/log.sock`;
@@ -354,6 +354,11 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
         ...Object.entries(FLOORS).map(([pair, { row, runs }]): Case => ({ name: `floor: ${row}`, a: runs, b: '`node -e 0`', target: null, measure: 'wall', pair })),
       ],
     };
+    // --only: these pairs and the rows that read them.
+    if (only !== null) {
+      spec.pairs = Object.fromEntries(Object.entries(spec.pairs).filter(([id]) => only.includes(id)));
+      spec.cases = spec.cases.filter((c) => only.includes(c.pair) && (c.floor === undefined || only.includes(c.floor)));
+    }
     const specFile = temp.json('spec.json', spec);
     // Measure from inside the namespace, so neither side pays for entering it.
     const [enter, ...args] = ns.enter(process.execPath, ...process.execArgv, new URL(import.meta.url).pathname, '--measure', specFile, `${temp.path}/time.out`);
@@ -377,5 +382,6 @@ if (args[0] === '--measure') {
   const spec = JSON.parse(readFileSync(args[1] as string, 'utf8')) as Spec;
   writeFileSync(process.stdout.fd, JSON.stringify(await measure(spec, args[2] as string)));
 } else {
-  await orchestrate(args.includes('--quick'), args.includes('--json'), args.includes('--env=inherit'));
+  const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',') ?? null;
+  await orchestrate(args.includes('--quick'), args.includes('--json'), args.includes('--env=inherit'), only);
 }
