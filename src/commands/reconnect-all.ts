@@ -15,12 +15,12 @@ import { leaveWaiter } from './hook.js';
 
 export const RECONNECT_ALL = 'reconnect-all';
 
-// `mactable hook reconnect-all` (the CLI bundle: the hook's own stays lean): a daemon restart runs `reconnect` for every running guest at once; hooks/qemu lets one
-// of them here (holding ROOT/run/mactable/reconnect.lock) and ends the others after they leave RECONNECT_DUE.
-// Each round takes the mark and then makes every running guest's ports right, with the same observe/compare/fix
-// as `repair --all`, so a guest whose hook ended early is covered by a round that began after its mark. Ports that
-// cannot be fixed are said and left as libvirt made them; exit 0 unless something unforeseen ended it.
-// Exit 1 tells hooks/qemu not to go round again: something unforeseen ended it (the hook still exits 0).
+// `mactable hook reconnect-all` (in the CLI's bundle: the hook's own stays lean). A daemon restart runs `reconnect`
+// for every running guest at once; hooks/qemu lets one of them here (holding ROOT/run/mactable/reconnect.lock) and
+// ends the others after they leave RECONNECT_DUE. Each round takes the mark, then makes every running guest's ports
+// right with the same observe/compare/fix as `repair --all`, so a guest whose hook ended early is covered by a round
+// that began after its mark. Ports that cannot be fixed are said and left as libvirt made them. Exit 1 only when
+// something unforeseen ended it: hooks/qemu then does not go round again (and still exits 0).
 export async function reconnectAll(rt: Runtime): Promise<number> {
   try {
     const settings = settingsFrom(rt, {});
