@@ -1,6 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DIST } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
 import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
@@ -48,7 +47,7 @@ describe.skipIf(!kernelSuite('test/kernel/daemon-socket.test.ts'))('the watcher 
 
   it.each(['libvirt-sock', 'virtqemud-sock'])('%s made again: ports that drifted meanwhile are right within 1 s; another file there changes nothing', async (socket) => {
     await drift();
-    watcher = Watcher.start(['ip', 'netns', 'exec', ns.name, 'env', `MACTABLE_BRIDGE=${blind}`, 'MACTABLE_SYSLOG_SOCKET=/dev/null', process.execPath, DIST, 'watch', '--root', root, '--config', config, '--interval', '3600']);
+    watcher = Watcher.inNetns(ns, ['--root', root, '--config', config, '--interval', '3600'], { MACTABLE_BRIDGE: blind, MACTABLE_SYSLOG_SOCKET: '/dev/null' });
     expect(await timeUntil(right, 10)).not.toBeNull(); // its first look at every guest
     await drift();
     writeFileSync(`${root}/run/libvirt/other-file`, '');
