@@ -4,7 +4,7 @@ import { parseDomain } from '../domain/parse.js';
 import { describe, EXIT, exitCodeOf } from '../runtime/errors.js';
 import type { HostFs } from '../host/fs.js';
 import { gatherFacts } from '../host/gather.js';
-import { waiterArg, watchProcesses } from '../host/watchers.js';
+import { waiterArg, watcherRuns } from '../host/watchers.js';
 import { printable } from '../domain/names.js';
 import { desiredFor, pausedWords, vcpusRun } from '../plan/desired.js';
 import { leftPorts, managedPorts, planDomain, type LeftPort, type ManagedPort, type Plan } from '../plan/plan.js';
@@ -108,9 +108,9 @@ async function leave(host: HostFs, bridge: BridgeRunner, kept: ManagedPort[], le
 }
 
 // Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run, unless a
-// watcher (or a waiter for this guest) runs already. Null when one will; else why none could be started.
-async function leaveWaiter(rt: Runtime, host: HostFs, guest: string): Promise<string | null> {
-  if (watchProcesses(host).some(({ waitsFor }) => waitsFor === null || waitsFor === guest)) return null;
+// watcher runs (a waiter already there for this guest lets the new one end). Null when one will; else why none could be started.
+export async function leaveWaiter(rt: Runtime, host: HostFs, guest: string): Promise<string | null> {
+  if (await watcherRuns(rt, host)) return null;
   try {
     await rt.spawnDetached(['watch', waiterArg(guest)]);
     return null;

@@ -2,7 +2,7 @@ import type { ConfigResult } from '../config/config.js';
 import { parseNetworkDef } from '../domain/network.js';
 import type { HostFs } from '../host/fs.js';
 import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../host/install-layout.js';
-import { watchProcesses } from '../host/watchers.js';
+import { watcherPid, watcherRuns } from '../host/watchers.js';
 import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 
@@ -248,9 +248,9 @@ async function beyondLibvirtCheck({ rt, config }: DoctorContext): Promise<Check>
   return needed ? fail(name, detail, 'turn the option off in mactable.json, or upgrade the kernel and iproute2') : ok(name, `${detail} (not asked for)`);
 }
 
-function watcherCheck({ host }: DoctorContext): Check {
-  const pids = watchProcesses(host).filter(({ waitsFor }) => waitsFor === null).map(({ pid }) => pid);
-  if (pids.length > 0) return ok('watcher', `mactable watch runs (pid ${pids.join(', ')})`);
+// The watcher holds WATCH_LOCK while it runs (the hook finds it the same way); its pid is in the file.
+async function watcherCheck({ rt, host }: DoctorContext): Promise<Check> {
+  if (await watcherRuns(rt, host)) return ok('watcher', `mactable watch runs (pid ${watcherPid(host) ?? 'unknown'})`);
   return warn(
     'watcher',
     'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair',

@@ -13,6 +13,7 @@ export interface HostFs {
   update(path: string, value: string): { before: string; after: string } | null;
   list(path: string): string[] | null; // null: no such directory
   stat(path: string): { mode: number; mtimeMs: number; size: number } | null;
+  remove(path: string): boolean; // false: there was no such file
 }
 
 const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
@@ -56,6 +57,7 @@ export function rootedFs(root: string): HostFs {
     update: (path, value) => absentAsNull(() => update(at(path), value)),
     list: (path) => absentAsNull(() => fs.readdirSync(at(path))),
     stat: (path) => absentAsNull(() => fs.statSync(at(path))),
+    remove: (path) => absentAsNull(() => fs.unlinkSync(at(path))) !== null,
   };
 }
 

@@ -1,29 +1,13 @@
+import type { Runtime } from '../runtime/runtime.js';
 import type { HostFs } from './fs.js';
+import { WATCH_LOCK } from './paths.js';
 
-// A running `mactable watch`: the service (or one started by hand), or the waiter the hook left for a paused guest.
-export interface WatchProcess {
-  pid: number;
-  waitsFor: string | null; // the guest of a `--until-running` waiter; null for a full watcher
-}
+// Whether `mactable watch` runs for this root: it holds an exclusive lock on WATCH_LOCK for its life, which the
+// kernel drops when it ends however it ends (a file left behind is no watcher). hooks/qemu tests the same lock.
+export const watcherRuns = (rt: Runtime, host: HostFs): Promise<boolean> => rt.lockHeld(host.real(WATCH_LOCK));
 
-const WAITER = '--until-running=';
-
-// The mactable watchers on this host, from the processes' command lines in /proc.
-export function watchProcesses(host: HostFs): WatchProcess[] {
-  return (host.list('/proc') ?? []).flatMap((pid): WatchProcess[] => {
-    if (!/^\d+$/u.test(pid)) return [];
-    let argv: string[];
-    try {
-      argv = (host.readText(`/proc/${pid}/cmdline`) ?? '').split('\0');
-    } catch {
-      return []; // gone meanwhile
-    }
-    const at = argv.indexOf('watch');
-    if (at < 1 || !argv.slice(0, at).some((arg) => /mactable(\.mjs)?$/u.test(arg))) return [];
-    const waiter = argv.find((arg) => arg.startsWith(WAITER));
-    return [{ pid: Number(pid), waitsFor: waiter === undefined ? null : waiter.slice(WAITER.length) }];
-  });
-}
+// The pid the running watcher wrote into its lock file (doctor names it).
+export const watcherPid = (host: HostFs): string | null => host.readText(WATCH_LOCK)?.trim() || null;
 
 // The argument that makes `mactable watch` the waiter for one guest (one word: a name may start with '-').
-export const waiterArg = (guest: string) => `${WAITER}${guest}`;
+export const waiterArg = (guest: string) => `--until-running=${guest}`;

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { InputError } from './errors.js';
 import { commandBridge, commandEnv, runCommand, systemLog, type LoadChildProcess, type LoadNet } from '../host/commands.js';
 import { rootedFs } from '../host/fs.js';
+import { holdLock, lockHeld } from '../host/locks.js';
 import type { Monitor, Runtime } from './runtime.js';
 
 // Version queries and the like, outside any configured bound.
@@ -47,6 +48,8 @@ function processRuntime(load: LoadChildProcess, loadNet: LoadNet): Runtime {
       child.on('error', () => undefined);
       child.unref();
     },
+    holdLock: (path, waitSeconds) => holdLock(load, env, path, waitSeconds, process.pid),
+    lockHeld: (path) => lockHeld(load, env, path),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { HostFs } from '../host/fs.js';
+import type { LockResult } from '../host/locks.js';
 
 // The result of one external command: success and failure in one shape, as data.
 export interface CommandResult {
@@ -53,4 +54,7 @@ export interface Runtime {
   stderrIsJournal(): boolean; // stderr is systemd's journal stream (JOURNAL_STREAM names its device and inode)
   writeFileAtomic(path: string, text: string): void;
   spawnDetached(argv: string[]): Promise<void>; // the program itself, in its own session, holding none of our pipes
+  // An exclusive flock held until this process ends (a watcher, a waiter), and whether another process holds one.
+  holdLock(path: string, waitSeconds: number): Promise<LockResult>;
+  lockHeld(path: string): Promise<boolean>;
 }

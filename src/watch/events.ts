@@ -13,9 +13,9 @@ export function entryOf(line: string): { mac: string; bridge: string } | null {
   return match ? { mac: match[1] as string, bridge: match[2] as string } : null;
 }
 
-// Changes to libvirt's status directory: NAME.xml renamed into place (start, pause, resume, attach) or removed
-// (stop). A missing directory (libvirtd not running) is polled for until it appears; then every guest is due.
-export function watchStatusDir(rt: Runtime, path: string, exists: () => boolean, onGuest: (guest: string | null) => void): { close(): void } {
+// Changes to a directory of the daemon's: the names of files made, renamed or removed in it, and null when the
+// directory (re)appears. A missing directory (libvirtd not running) is polled for until it appears.
+export function watchDirectory(rt: Runtime, path: string, exists: () => boolean, onChange: (file: string | null) => void): { close(): void } {
   let watcher: { close(): void } | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   const start = () => {
@@ -30,9 +30,9 @@ export function watchStatusDir(rt: Runtime, path: string, exists: () => boolean,
         watcher?.close();
         watcher = null;
         start();
-      } else if (file.endsWith('.xml')) onGuest(file.slice(0, -4));
+      } else onChange(file);
     });
-    onGuest(null);
+    onChange(null);
   };
   start();
   return {

@@ -2,13 +2,14 @@ import type { ConfigResult } from '../config/config.js';
 import { describe, EXIT } from '../runtime/errors.js';
 import { severity } from '../host/commands.js';
 import { osErrorText } from '../host/fs.js';
-import { watchProcesses } from '../host/watchers.js';
-import { RUN_QEMU } from '../host/paths.js';
+import type { HostFs } from '../host/fs.js';
+import { watcherRuns } from '../host/watchers.js';
+import { DAEMON_SOCKETS, RUN_LIBVIRT, RUN_QEMU, WATCH_LOCK, waiterLock } from '../host/paths.js';
 import { happened, outcomeLine } from '../report/report.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import type { Settings } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
-import { watchKernel, watchStatusDir } from './events.js';
+import { watchDirectory, watchKernel } from './events.js';
 import { Reconciler, type Round } from './reconciler.js';
 
 interface WatchOptions {
@@ -61,17 +62,33 @@ export async function runWatch(rt: Runtime, settings: Settings, options: WatchOp
     return result;
   };
 
-  // One waiter per guest, none beside a full watcher: the one with the lowest pid stays (two may start at once).
-  const waiter = options.untilRunning;
-  if (waiter !== null && watchProcesses(settings.host).some(({ pid, waitsFor }) => waitsFor === null || (waitsFor === waiter && pid < rt.pid))) return EXIT.ok;
-
   if (options.once) {
     const result = await round(null);
     if (result === null) return EXIT.input;
     for (const { guest, outcome } of result.changed) if (outcome.failure === null && happened(outcome)) rt.stdout(`${outcomeLine(guest, outcome, '')}\n`);
     return result.failed ? 1 : 0;
   }
-  return loop(rt, settings, options, reconciler, round, log);
+  const refused = await claim(rt, settings.host, options.untilRunning, log);
+  return refused ?? loop(rt, settings, options, reconciler, round, log);
+}
+
+// The watcher holds WATCH_LOCK for its life (hooks/qemu and doctor find it by it; a second one refuses); a waiter
+// holds its guest's lock (one waiter per guest) and ends at once beside a watcher. An exit code when this one ends.
+async function claim(rt: Runtime, host: HostFs, waiter: string | null, log: (lines: LogLine[]) => Promise<void>): Promise<number | null> {
+  if (waiter !== null) {
+    const lock = await rt.holdLock(host.real(waiterLock(waiter)), 0);
+    return !lock.held && lock.busy ? EXIT.ok : (await watcherRuns(rt, host)) ? EXIT.ok : null;
+  }
+  const path = host.real(WATCH_LOCK);
+  // A few seconds: a hook's test holds the lock shared for an instant.
+  const lock = await rt.holdLock(path, 2);
+  if (lock.held) return null;
+  if (lock.busy) {
+    rt.stderr(`mactable: another mactable watch runs for this host: it holds the lock on ${path}\n`);
+    return EXIT.failed;
+  }
+  await log([{ level: 'warning', text: `${lock.problem}: the hook cannot see this watcher and does all its work itself` }]);
+  return null;
 }
 
 async function loop(
@@ -122,7 +139,14 @@ async function loop(
     if (guest === undefined || (guest.running && !guest.failed)) finish(0);
   };
 
-  const statusDir = watchStatusDir(rt, settings.host.real(RUN_QEMU), () => settings.host.exists(RUN_QEMU), mark);
+  const host = settings.host;
+  const statusDir = watchDirectory(rt, host.real(RUN_QEMU), () => host.exists(RUN_QEMU), (file) => {
+    if (file === null) mark(null);
+    else if (file.endsWith('.xml')) mark(file.slice(0, -4));
+  });
+  // The daemon's socket made again: it restarted and ran `reconnect` for every running guest, which hooks/qemu
+  // leaves to a running watcher; whether or not it rewrote their status files, every guest is due.
+  const daemon = waiter === null ? watchDirectory(rt, host.real(RUN_LIBVIRT), () => host.exists(RUN_LIBVIRT), (file) => (file === null || DAEMON_SOCKETS.includes(file) ? mark(null) : undefined)) : null;
   // Kernel lines for taps of no known guest are not ours, nor entry lines for MACs of none; a guest left failing is
   // retried after a pause. An entry line for a guest's MAC on another port is its entry moved by learning.
   const delayed = new Set<string>();
@@ -152,6 +176,7 @@ async function loop(
   if (timer !== null) clearTimeout(timer);
   if (bound !== null) clearTimeout(bound);
   statusDir.close();
+  daemon?.close();
   await kernel?.close();
   await inFlight; // a port is never left half-done by the exit
   return code;

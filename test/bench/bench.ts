@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --json] [-- --env=inherit]
+// npm run bench [-- --quick] [-- --json] [-- --env=inherit] [-- --only=PAIR,PAIR]
 // The installed hook and CLI timed side by side with their baselines (A B A B ...), in a network
 // namespace with bridges and taps. Wall time and peak RSS per whole process, from the OS.
 // A benchmark, not a test: it reports ratios of medians against targets and always exits 0 when it ran.
@@ -9,6 +9,8 @@ import { cpus } from 'node:os';
 import { buildSync } from 'esbuild';
 import { Netns } from '../helpers/netns.js';
 import { installSh, SOURCE } from '../helpers/installed.js';
+import { lockedExclusively } from '../helpers/lock-holder.js';
+import { NAIVE_HOOK, Storm, STORM_DRIVER, type StormRun } from '../helpers/storm.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, liveDomain, statusDomain } from '../helpers/xml.js';
 
@@ -22,12 +24,15 @@ interface Command {
 interface Side {
   commands: Command[];
   reset?: string; // a `bridge -batch` run before the clock starts: ports put back as libvirt leaves them, so every run really applies
+  driver?: string; // instead of commands: test/helpers/storm-driver.mjs with this spec, which reports the storm's wall time and peak PSS itself
 }
 
 // Two sides timed alternately; several table rows may read the same pair.
 interface Pair {
   mactable: Side;
   baseline: Side;
+  rounds?: number; // fewer than the spec's for slow pairs
+  watcher?: { argv: string[]; lock: string }; // runs through the pair (started, and seen holding its lock, before it)
 }
 
 type Measure = 'wall' | 'rss' | 'each';
@@ -57,7 +62,7 @@ interface Spec {
 }
 
 const TIME = '/usr/bin/time';
-const GUESTS = 20;
+const GUESTS = 200; // the reconnect storm: running guests, 2 NICs each
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((x, y) => x - y);
@@ -85,6 +90,12 @@ function timed(command: Command, env: Record<string, string>, scratch: string): 
 // One run of a side: its commands started together, wall clock from the first start to the last exit.
 async function runSide(side: Side, env: Record<string, string>, scratch: string): Promise<Sample> {
   if (side.reset) spawnSync('bridge', ['-force', '-batch', '-'], { input: side.reset, stdio: ['pipe', 'ignore', 'ignore'] });
+  if (side.driver) {
+    const run = spawnSync(process.execPath, [STORM_DRIVER, side.driver], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const { ms, peakPssKiB, codes } = JSON.parse(run.stdout) as StormRun;
+    if (codes.some((code) => code !== 0)) throw new Error(`a storm's hook failed: ${(JSON.parse(run.stdout) as StormRun).stderr.find(Boolean)}`);
+    return { ms, kib: peakPssKiB, each: ms };
+  }
   const start = process.hrtime.bigint();
   const runs = await Promise.all(side.commands.map((command, i) => timed(command, env, `${scratch}.${i}`)));
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -95,17 +106,23 @@ async function runSide(side: Side, env: Record<string, string>, scratch: string)
 async function measure(spec: Spec, scratch: string) {
   const samples = new Map<string, { a: Sample[]; b: Sample[] }>();
   for (const [id, pair] of Object.entries(spec.pairs)) {
-    for (let i = 0; i < spec.warmup; i++) {
-      await runSide(pair.mactable, spec.env, scratch);
-      await runSide(pair.baseline, spec.env, scratch);
+    const watcher = pair.watcher ? await startWatcher(pair.watcher, spec.env) : null;
+    try {
+      for (let i = 0; i < spec.warmup; i++) {
+        await runSide(pair.mactable, spec.env, scratch);
+        await runSide(pair.baseline, spec.env, scratch);
+      }
+      const a: Sample[] = [];
+      const b: Sample[] = [];
+      for (let i = 0; i < Math.min(spec.rounds, pair.rounds ?? spec.rounds); i++) {
+        a.push(await runSide(pair.mactable, spec.env, scratch));
+        b.push(await runSide(pair.baseline, spec.env, scratch));
+      }
+      samples.set(id, { a, b });
+    } finally {
+      watcher?.kill('SIGTERM');
+      if (watcher) await once(watcher, 'close');
     }
-    const a: Sample[] = [];
-    const b: Sample[] = [];
-    for (let i = 0; i < spec.rounds; i++) {
-      a.push(await runSide(pair.mactable, spec.env, scratch));
-      b.push(await runSide(pair.baseline, spec.env, scratch));
-    }
-    samples.set(id, { a, b });
   }
   const medians = (pair: string, measure: Measure) => {
     const { a, b } = samples.get(pair) as { a: Sample[]; b: Sample[] };
@@ -118,6 +135,17 @@ async function measure(spec: Spec, scratch: string) {
     const floor = c.floor === undefined ? null : (({ medianA: f, medianB: base }) => ({ ratio: f / base, pair: c.floor }))(medians(c.floor, 'wall'));
     return { case: c.name, a: c.a, b: c.b, unit: c.measure === 'rss' ? 'KiB' : 'ms', medianA, medianB, ratio, target: c.target, pass: c.target === null ? null : ratio <= c.target, floor, pairs: spec.rounds };
   });
+}
+
+// `mactable watch` for a pair, once it holds its lock (then the hooks see it).
+async function startWatcher({ argv, lock }: { argv: string[]; lock: string }, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(argv[0] as string, argv.slice(1), { env, stdio: 'ignore' });
+  const end = Date.now() + 30_000;
+  while (!lockedExclusively(lock)) {
+    if (Date.now() > end) throw new Error(`the watcher did not take ${lock} within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return child;
 }
 
 type Result = Awaited<ReturnType<typeof measure>>[number];
@@ -187,7 +215,7 @@ async function journalSink(path: string): Promise<ChildProcess> {
 }
 // --- end soak ---
 
-async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Promise<void> {
+async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only: string[] | null): Promise<void> {
   const temp = new TempDir();
   const ns = await Netns.create();
   const syslogSocket = `${temp.path}/log.sock`;
@@ -237,12 +265,25 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
       return root;
     };
     const [root50k, rootEmpty] = [await statusRoot('br2'), await statusRoot('br3')];
+    // The reconnect storm: GUESTS guests × 2 NICs on brs, their status files under a root of their own.
+    const stormRoot = `${temp.path}/root-storm`;
+    mkdirSync(`${stormRoot}/run/libvirt/qemu`, { recursive: true });
+    symlinkSync('/sys', `${stormRoot}/sys`);
+    const storm = await Storm.create(ns, temp, stormRoot, GUESTS, 'brs');
 
+    // What libvirt gives a hook (LC_ALL=C, its PATH, HOME), the config a host would have in /etc/libvirt and
+    // a system log socket; --env=inherit runs both sides in this shell's environment instead.
+    const specEnv: Record<string, string> = {
+      ...(inherit ? (process.env as Record<string, string>) : { LC_ALL: 'C', PATH: '/usr/bin:/bin', HOME: '/root' }),
+      MACTABLE_CONFIG: config,
+      MACTABLE_SYSLOG_SOCKET: syslogSocket,
+      MACTABLE_ROOT: hookRoot,
+    };
     const shHook = temp.file('exit0-hook', '#!/bin/sh\nexit 0\n', 0o755);
     const single = (command: Command, reset?: string): Side => ({ commands: [command], reset });
     const nodeE0 = single({ argv: [process.execPath, '-e', '0'] });
+    const stormSpec = (name: string, argv: string[]) => storm.spec(temp, name, argv, { ...specEnv, MACTABLE_ROOT: stormRoot });
     const started = (xml: string, reset: string, name = 'bench1'): Side => single({ argv: [hook, name, 'started', 'begin', '-'], stdin: xml }, reset);
-    const storm = taps.slice(0, 2 * GUESTS);
     const node = (...args: string[]): Side => single({ argv: [process.execPath, ...args] });
     const status = (root: string): Side => single({ argv: [cli, 'status', '--root', root] });
     // --- soak (issue 21): the same started call, one NIC, through journald's socket and through logger ---
@@ -256,14 +297,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
     const spec: Spec = {
       rounds: quick ? 3 : 25,
       warmup: quick ? 1 : 3,
-      // What libvirt gives a hook (LC_ALL=C, its PATH, HOME), the config a host would have in /etc/libvirt and
-      // a system log socket; --env=inherit runs both sides in this shell's environment instead.
-      env: {
-        ...(inherit ? (process.env as Record<string, string>) : { LC_ALL: 'C', PATH: '/usr/bin:/bin', HOME: '/root' }),
-        MACTABLE_ROOT: hookRoot,
-        MACTABLE_CONFIG: config,
-        MACTABLE_SYSLOG_SOCKET: syslogSocket,
-      },
+      env: specEnv,
       pairs: {
         ignored: { mactable: single({ argv: [hook, 'bench1', 'prepare', 'begin', '-'], stdin: one }), baseline: single({ argv: [shHook, 'bench1', 'prepare', 'begin', '-'], stdin: one }) },
         started1: { mactable: started(one, resetOf(taps.slice(0, 1))), baseline: nodeE0 },
@@ -272,15 +306,12 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
         fdb50k: { mactable: started(e2.xml, e2.reset), baseline: started(e3.xml, e3.reset) },
         nothing: { mactable: single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_CONFIG: temp.json('nothing.json', { bridges: [] }) } }), baseline: nodeE0 },
         status10: { mactable: status(root50k), baseline: status(rootEmpty) },
-        storm: {
-          mactable: {
-            commands: Array.from({ length: GUESTS }, (_, g) => ({
-              argv: [hook, `storm${g}`, 'reconnect', 'begin', '-'],
-              stdin: liveDomain(storm.slice(2 * g, 2 * g + 2).map(({ mac: m, tap }) => bridgeNic(m, 'br0', tap)), `storm${g}`),
-            })),
-            reset: resetOf(storm),
-          },
-          baseline: { commands: Array.from({ length: GUESTS }, () => ({ argv: [process.execPath, '-e', '0'] })) },
+        storm: { mactable: { commands: [], driver: stormSpec('storm-mactable.json', [hook]), reset: storm.resetLines() }, baseline: { commands: [], driver: stormSpec('storm-naive.json', [NAIVE_HOOK]), reset: storm.resetLines() }, rounds: 7 },
+        stormWatched: {
+          mactable: { commands: [], driver: stormSpec('storm-watched.json', [hook]), reset: storm.resetLines() },
+          baseline: { commands: [], driver: stormSpec('storm-naive.json', [NAIVE_HOOK]), reset: storm.resetLines() },
+          rounds: 7,
+          watcher: { argv: [cli, 'watch', '--root', stormRoot], lock: `${stormRoot}/run/mactable/watch.lock` },
         },
         plan: { mactable: single({ argv: [cli, 'plan', '--json', temp.file('domain-64.xml', many)] }), baseline: nodeE0 },
         // --- soak (issue 21) ---
@@ -315,12 +346,19 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean): Pro
         { name: 'peak RSS, 1 NIC, 50 000 other entries', a: 'installed hooks/qemu, bridge with 50 000 other entries', b: 'the same call on a bridge without', target: 1.15, measure: 'rss', pair: 'fdb50k' },
         { name: 'started, nothing managed', a: 'installed hooks/qemu, config selecting no bridge', b: '`node -e 0`', target: 1.5, measure: 'wall', pair: 'nothing', floor: 'xml' },
         { name: '`mactable status`, 10 guests, 50 000 other entries', a: 'installed `mactable status --root`, 10 guests on a bridge with 50 000 other entries', b: 'the same on a bridge without', target: 1.15, measure: 'wall', pair: 'status10' },
-        { name: `reconnect storm, ${GUESTS} guests × 2 NICs: per guest`, a: `${GUESTS} installed hooks/qemu \`reconnect\` started at once, median wall time of one`, b: `${GUESTS} \`node -e 0\` at once`, target: null, measure: 'each', pair: 'storm' },
-        { name: `reconnect storm, ${GUESTS} guests × 2 NICs: first to last`, a: `${GUESTS} installed hooks/qemu \`reconnect\` started at once, first start to last exit`, b: `${GUESTS} \`node -e 0\` at once`, target: null, measure: 'wall', pair: 'storm' },
+        { name: `reconnect storm, ${GUESTS} guests × 2 NICs, no watcher: first start to last exit`, a: `${GUESTS} installed hooks/qemu \`reconnect\` started at once`, b: `${GUESTS} naive Python hooks (test/bench/naive-hook.py) at once`, target: 1, measure: 'wall', pair: 'storm' },
+        { name: `reconnect storm, ${GUESTS} guests × 2 NICs, no watcher: peak memory (PSS)`, a: `${GUESTS} installed hooks/qemu \`reconnect\` started at once`, b: `${GUESTS} naive Python hooks at once`, target: 1, measure: 'rss', pair: 'storm' },
+        { name: `reconnect storm, ${GUESTS} guests × 2 NICs, watcher running: first start to last exit`, a: `${GUESTS} installed hooks/qemu \`reconnect\` at once beside \`mactable watch\``, b: `${GUESTS} naive Python hooks at once`, target: null, measure: 'wall', pair: 'stormWatched' },
+        { name: `reconnect storm, ${GUESTS} guests × 2 NICs, watcher running: peak memory (PSS)`, a: `${GUESTS} installed hooks/qemu \`reconnect\` at once beside \`mactable watch\` (the watcher not counted)`, b: `${GUESTS} naive Python hooks at once`, target: null, measure: 'rss', pair: 'stormWatched' },
         { name: '`mactable plan` on 64 NICs', a: 'installed `mactable plan --json FILE`', b: '`node -e 0`', target: 3, measure: 'wall', pair: 'plan', floor: 'yargs' },
         ...Object.entries(FLOORS).map(([pair, { row, runs }]): Case => ({ name: `floor: ${row}`, a: runs, b: '`node -e 0`', target: null, measure: 'wall', pair })),
       ],
     };
+    // --only: these pairs and the rows that read them.
+    if (only !== null) {
+      spec.pairs = Object.fromEntries(Object.entries(spec.pairs).filter(([id]) => only.includes(id)));
+      spec.cases = spec.cases.filter((c) => only.includes(c.pair) && (c.floor === undefined || only.includes(c.floor)));
+    }
     const specFile = temp.json('spec.json', spec);
     // Measure from inside the namespace, so neither side pays for entering it.
     const [enter, ...args] = ns.enter(process.execPath, ...process.execArgv, new URL(import.meta.url).pathname, '--measure', specFile, `${temp.path}/time.out`);
@@ -344,5 +382,6 @@ if (args[0] === '--measure') {
   const spec = JSON.parse(readFileSync(args[1] as string, 'utf8')) as Spec;
   writeFileSync(process.stdout.fd, JSON.stringify(await measure(spec, args[2] as string)));
 } else {
-  await orchestrate(args.includes('--quick'), args.includes('--json'), args.includes('--env=inherit'));
+  const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',') ?? null;
+  await orchestrate(args.includes('--quick'), args.includes('--json'), args.includes('--env=inherit'), only);
 }

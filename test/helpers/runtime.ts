@@ -1,5 +1,7 @@
+import * as child_process from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { rootedFs, type HostFs } from '../../src/host/fs.js';
+import { holdLock, lockHeld } from '../../src/host/locks.js';
 import { run } from '../../src/commands/program.js';
 import type { CommandResult, Runtime, SyslogSink, TimedBridge } from '../../src/runtime/runtime.js';
 
@@ -59,9 +61,14 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
     stderrIsJournal: () => false,
     writeFileAtomic: (path, text) => writeFileSync(path, text),
     spawnDetached: async (argv) => void result.detached.push(argv),
+    // The real locks: flock(1) on files under the test's root (a lock held by this test process lasts as long as it).
+    holdLock: (path, waitSeconds) => holdLock(childProcess, {}, path, waitSeconds, 4000),
+    lockHeld: (path) => lockHeld(childProcess, {}, path),
   };
   result.code = await run(rt);
   return result;
 }
+
+const childProcess = async () => child_process;
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs
 import { dirname } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandResult } from '../../src/runtime/runtime.js';
+import { LockHolder } from '../helpers/lock-holder.js';
 import { runFake } from '../helpers/runtime.js';
 import { TempDir } from '../helpers/temp.js';
 
@@ -9,6 +10,8 @@ const HOOK = '/etc/libvirt/hooks/qemu.d/mactable';
 const PROGRAM = '/usr/local/lib/mactable/dist/hook.cjs';
 const BOOT = 1_700_000_000; // seconds since the epoch
 const HOOK_INSTALLED = BOOT + 100;
+
+const NO_WATCHER = 'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair';
 
 const answer = (stdout: string, exitCode = 0): CommandResult => ({ exitCode, stdout, stderr: '', failure: null, timedOut: false });
 
@@ -49,9 +52,14 @@ describe('mactable doctor on prepared root trees', () => {
     file('/proc/stat', `cpu  1 2 3\nbtime ${BOOT}\n`);
     // Started 200 s after boot: after the hook was installed.
     file('/proc/4242/stat', `4242 (libvirtd) S 1 4242 4242 0 -1 4194560 1 0 0 0 1 1 0 0 20 0 18 0 ${200 * 100} 1 1\n`);
-    file('/proc/4300/cmdline', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0');
+    file('/run/mactable/watch.lock', '4300\n');
   });
-  afterEach(() => temp.cleanup());
+  afterEach(async () => {
+    await holder?.stop();
+    holder = null;
+    temp.cleanup();
+  });
+  let holder: LockHolder | null = null;
 
   let lockedSupported = true;
   const commands: string[][] = [];
@@ -70,6 +78,7 @@ describe('mactable doctor on prepared root trees', () => {
   };
 
   it('a good host: every check ok, exit 0', async () => {
+    holder = await LockHolder.start(`${temp.path}/run/mactable/watch.lock`);
     const { code, ok, checks } = await doctor();
     expect(Object.values(checks).filter((row) => row.status !== 'ok')).toEqual([]);
     expect([code, ok]).toEqual([0, true]);
@@ -78,11 +87,12 @@ describe('mactable doctor on prepared root trees', () => {
   });
 
   it.each([
-    ['the service', (): void => undefined, 'ok', 'mactable watch runs (pid 4300)'],
-    ['no watcher', (): void => rmSync(`${temp.path}/proc/4300`, { recursive: true }), 'warn', 'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair'],
-    ['only a paused guest\'s waiter', (): void => file('/proc/4300/cmdline', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0--until-running=g1\0'), 'warn', 'mactable watch does not run: hot-plugged NICs, ports changed by hand and resumed guests stay as they are until repair'],
+    ['the service (a process holds the lock)', async (): Promise<void> => void (holder = await LockHolder.start(`${temp.path}/run/mactable/watch.lock`)), 'ok', 'mactable watch runs (pid 4300)'],
+    ['no watcher, no lock file', async (): Promise<void> => rmSync(`${temp.path}/run/mactable`, { recursive: true }), 'warn', NO_WATCHER],
+    ['the lock file of a watcher that ended (nobody holds it)', async (): Promise<void> => undefined, 'warn', NO_WATCHER],
+    ["only a paused guest's waiter", async (): Promise<void> => void (holder = await LockHolder.start(`${temp.path}/run/mactable/waiters/g1.lock`)), 'warn', NO_WATCHER],
   ] as const)('the watcher: %s', async (_case, arrange, status, detail) => {
-    arrange();
+    await arrange();
     expect((await doctor()).checks.watcher).toMatchObject({ status, detail });
   });
 

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../src/commands/hook.js';
 import { FakeBridge } from '../helpers/fake-bridge.js';
 import { FakeSys } from '../helpers/fake-sys.js';
+import { LockHolder } from '../helpers/lock-holder.js';
 import { runFake } from '../helpers/runtime.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, liveDomain } from '../helpers/xml.js';
@@ -167,19 +168,22 @@ describe('the hook: strict or warn, per operation, for each kind of failure', ()
 
 describe('the waiter for a paused guest', () => {
   it.each([
-    ['the watcher runs', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0', []],
-    ['a waiter for this guest runs', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0--until-running=guest1\0', []],
-    ['a waiter for another guest runs', '/usr/bin/node\0/usr/lib/mactable/dist/mactable.mjs\0watch\0--until-running=guest9\0', [['watch', '--until-running=guest1']]],
-  ])('is left only when no watcher will add the entry: %s', async (_case, cmdline, detached) => {
+    ['the watcher runs (it holds run/mactable/watch.lock)', 'watch.lock', []],
+    ['the lock file of a watcher that ended, held by nobody', null, [['watch', '--until-running=guest1']]],
+    // The new waiter ends at once when it finds its guest's lock held (test/unit/watch-lock.test.ts).
+    ['a waiter for this guest runs', 'waiters/guest1.lock', [['watch', '--until-running=guest1']]],
+  ])('is left only when no watcher will add the entry: %s', async (_case, held, detached) => {
     const temp = new TempDir();
+    let holder: LockHolder | null = null;
     try {
       const sys = new FakeSys(temp.path);
       sys.bridge('br0');
       sys.port('br0', 'tap0');
       mkdirSync(`${temp.path}/run/libvirt/qemu`, { recursive: true });
       writeFileSync(`${temp.path}/run/libvirt/qemu/guest1.xml`, "<domstatus state='paused' reason='migration'>\n</domstatus>\n");
-      mkdirSync(`${temp.path}/proc/777`, { recursive: true });
-      writeFileSync(`${temp.path}/proc/777/cmdline`, cmdline);
+      mkdirSync(`${temp.path}/run/mactable`, { recursive: true });
+      writeFileSync(`${temp.path}/run/mactable/watch.lock`, '777\n');
+      if (held !== null) holder = await LockHolder.start(`${temp.path}/run/mactable/${held}`);
       const result = await runFake(['hook', 'qemu', 'guest1', 'started', 'begin', '-'], {
         stdin: GUEST,
         env: { MACTABLE_ROOT: temp.path, MACTABLE_CONFIG: temp.json('cfg.json', { bridges: ['br0'] }) },
@@ -188,6 +192,7 @@ describe('the waiter for a paused guest', () => {
       expect(result).toMatchObject({ code: 0, detached });
       expect(result.stderr).toContain('as libvirt made it while the guest is paused (migration): mactable takes it when the vCPUs run');
     } finally {
+      await holder?.stop();
       temp.cleanup();
     }
   });
@@ -196,7 +201,8 @@ describe('the waiter for a paused guest', () => {
 describe('one list of operations', () => {
   it('hooks/qemu lets through exactly the operations the hook acts on', () => {
     const shim = readFileSync(new URL('../../hooks/qemu', import.meta.url), 'utf8');
-    const passed = /case "\$2 \$3" in\n\s*(.+?)\)/u.exec(shim)?.[1]?.split('|').map((item) => item.trim().replace(/"/gu, ''));
+    const arms = /case "\$2 \$3" in\n([\s\S]*?)\n\s*\*\) exit 0/u.exec(shim)?.[1] ?? '';
+    const passed = [...arms.matchAll(/^\s*("[^"]+"(?:\s*\|\s*"[^"]+")*)\)/gmu)].flatMap((match) => (match[1] as string).split('|').map((item) => item.trim().replace(/"/gu, '')));
     expect(passed?.sort()).toEqual(Object.keys(ACTIONS).sort());
   });
 });

@@ -46,8 +46,12 @@ describe('install.sh, hooks/qemu, the package and doctor agree', () => {
   });
 
   it('the hook does nothing when the program it runs is gone', () => {
-    const program = /^exec '@NODE@' '(@PREFIX@\/dist\/[^']+)' hook qemu "\$@"$/mu.exec(template)?.[1];
-    expect(template).toContain(`[ -f '${program}' ] || exit 0\nexec`);
+    const programs = [...template.matchAll(/'@NODE@' '(@PREFIX@\/dist\/[^']+)'/gu)].map((match) => match[1]);
+    expect(programs).toEqual(['@PREFIX@/dist/mactable.mjs', '@PREFIX@/dist/hook.cjs']);
+    const guard = template.indexOf("[ -f '@PREFIX@/dist/hook.cjs' ] || exit 0\n");
+    expect(guard).toBeGreaterThan(-1);
+    expect(guard).toBeLessThan(template.indexOf("'@NODE@'"));
+    expect(template).toMatch(/^exec '@NODE@' '@PREFIX@\/dist\/hook.cjs' hook qemu "\$@"\n$/mu);
   });
 });
 

@@ -93,6 +93,9 @@ describe('nothing from the XML reaches a path before it is validated', () => {
       },
       list: absent,
       stat: absent,
+      remove: () => {
+        throw new Error('no writes while planning');
+      },
     };
     gatherFacts(parseDomain(hostile, 'x'), recording);
     expect(paths).toEqual(['/run/libvirt/qemu/guest1.xml', '/run/libvirt/network/ok.xml', '/etc/libvirt/qemu/networks/ok.xml']);
