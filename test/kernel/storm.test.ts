@@ -55,7 +55,7 @@ describe.skipIf(!kernelSuite('test/kernel/storm.test.ts'))(`a reconnect storm: $
     expect(run.codes).toEqual(storm.guests.map(() => 0));
     // Each port fixed once, said by the one hook that did it; the others say nothing.
     const said = run.stderr.join('').split('\n').filter(Boolean).sort();
-    expect(said).toEqual(storm.ports.map(({ guest, tap, mac }) => `mactable: ${guest}: ${tap} on br0: learning off, unicast flooding off, static entry ${mac} added`).sort());
+    expect(said).toEqual(storm.ports.map(({ guest, tap, mac }) => `mactable: ${guest}: ${tap} on br0: static entry ${mac} added, learning off, unicast flooding off`).sort());
     // One reconcile-all, and a second one for marks left after its last look; never one per guest.
     expect(nodeRuns().length).toBeGreaterThanOrEqual(1);
     expect(nodeRuns().every((args) => args.endsWith('dist/mactable.mjs hook reconnect-all'))).toBe(true);
