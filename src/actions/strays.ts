@@ -1,5 +1,6 @@
 import { runningTaps, straysAmong } from '../plan/diff.js';
-import { macsOf, type LeftPort, type Plan } from '../plan/plan.js';
+import { macsOf } from '../host/port.js';
+import type { LeftPort, Plan } from '../plan/plan.js';
 import { ensureStraysGone, findStaticEntries, placed } from '../host/strays.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 import type { Outcome } from '../report/report.js';

@@ -1,6 +1,6 @@
 import { configOrThrow } from '../config/config.js';
 import type { EntryState } from '../host/fdb.js';
-import { portStatuses, type PortStatus } from '../host/port-status.js';
+import { portStatuses, type PortStatus } from '../actions/port-status.js';
 import { renderMetrics } from '../report/metrics.js';
 import { warnings } from '../report/report.js';
 import { guestsInScope } from '../actions/plan-host.js';

@@ -1,5 +1,5 @@
 import type { Desired } from '../plan/desired.js';
-import { macsOf, type PortRef } from '../plan/plan.js';
+import { macsOf, type PortRef } from './port.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 import { runBatch, type BatchCommand, type BatchResult } from './batch.js';
 

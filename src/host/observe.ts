@@ -1,4 +1,4 @@
-import type { PortRef } from '../plan/plan.js';
+import type { PortRef } from './port.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 import { entryOf, readPortViews, staleMacs, type EntryState } from './fdb.js';
 import type { HostFs } from './fs.js';

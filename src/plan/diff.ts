@@ -1,7 +1,8 @@
 import type { PortState } from '../host/observe.js';
 import type { Placed } from '../host/strays.js';
 import { vcpusRun, type Desired } from './desired.js';
-import { managedPorts, type Plan, type PortRef } from './plan.js';
+import type { PortRef } from '../host/port.js';
+import { managedPorts, type Plan } from './plan.js';
 
 const PAUSED = ' while the guest is paused';
 

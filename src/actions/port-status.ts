@@ -2,12 +2,13 @@ import type { Config } from '../config/config.js';
 import { ifnameProblem, macProblem } from '../domain/names.js';
 import { desiredFor, pausedWords, vcpusRun, type Desired } from '../plan/desired.js';
 import { driftOf, runningTaps, straysAmong } from '../plan/diff.js';
-import { macsOf, type ManagedPort, type Plan, type PortPlan, type PortRef } from '../plan/plan.js';
+import type { ManagedPort, Plan, PortPlan } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
-import type { HostFs } from './fs.js';
-import { lockMatters } from './fdb.js';
-import { observePorts, type PortState } from './observe.js';
-import { findStaticEntries, placed } from './strays.js';
+import type { HostFs } from '../host/fs.js';
+import { lockMatters } from '../host/fdb.js';
+import { observePorts, type PortState } from '../host/observe.js';
+import { macsOf, type PortRef } from '../host/port.js';
+import { findStaticEntries, placed } from '../host/strays.js';
 
 type Verdict = 'ok' | 'drift' | 'unmanaged';
 
