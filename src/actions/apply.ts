@@ -1,5 +1,5 @@
 import { describe } from '../runtime/errors.js';
-import { ensureEntries, ensureNoEntries, type FdbOutcome } from '../host/fdb.js';
+import { ensureEntries, ensureNoEntries, type EntryGoal, type EntryWork, type FdbOutcome } from '../host/fdb.js';
 import type { HostFs } from '../host/fs.js';
 import { masterOf, portProblem } from '../host/port-checks.js';
 import { netDevice } from '../host/paths.js';
@@ -27,6 +27,9 @@ interface PortWork {
 
 const FLAGS: PortFlag[] = ['learning', 'unicast_flood'];
 
+// What the host is asked to make of a port's entries, from what the plan wants of the port.
+export const entryGoal = ({ entry, sticky, lock }: Desired): EntryGoal => ({ present: entry, sticky, lock });
+
 // Run the synchronous steps of one port; any error ends that port only and is recorded with it.
 function step(outcome: PortOutcome, action: () => void): boolean {
   try {
@@ -45,12 +48,10 @@ function ensureFlags(host: HostFs, outcome: PortOutcome, on: boolean, changes = 
   }
 }
 
-function record(outcomes: PortOutcome[], results: FdbOutcome[]): void {
-  outcomes.forEach((outcome, i) => {
-    const result = results[i] as FdbOutcome;
-    outcome.changes.push(...result.changes);
-    if (result.error !== null) outcome.failure = result.error;
-  });
+// Add what a host step did to a port's outcome.
+function record(outcome: PortOutcome, result: FdbOutcome | undefined): void {
+  outcome.changes.push(...(result?.changes ?? []));
+  if (result !== undefined && result.failure !== null) outcome.failure = result.failure;
 }
 
 function stillThere(host: HostFs, { bridge, tap }: ManagedPort): boolean {
@@ -80,14 +81,12 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
     return fine ? [{ outcome, work: work[i] as PortWork }] : [];
   });
   if (ready.length > 0) {
-    record(
-      ready.map(({ outcome }) => outcome),
-      await ensureEntries(bridge, ready.map(({ work: { port, want, stale = [] } }) => ({ port, want, stale }))),
-    );
+    const entries = new Map(ready.map(({ outcome, work: { port, want, stale = [] } }): [PortOutcome, EntryWork] => [outcome, { port, goal: entryGoal(want), stale }]));
+    const done = await ensureEntries(bridge, [...entries.values()]);
+    for (const [outcome, item] of entries) record(outcome, done.get(item));
     const straying = ready.filter(({ outcome, work: { strays = [] } }) => outcome.failure === null && strays.length > 0);
     const gone = await ensureStraysGone(bridge, straying.flatMap(({ work: { strays = [] } }) => strays));
-    let next = 0;
-    for (const { outcome, work: { strays = [] } } of straying) record(strays.map(() => outcome), gone.slice(next, (next += strays.length)));
+    for (const { outcome, work: { strays = [] } } of straying) for (const stray of strays) record(outcome, gone.get(stray));
   }
   for (const { outcome, work } of ready) {
     if (!work.want.learning && outcome.failure === null) step(outcome, () => ensureFlags(host, outcome, false));
@@ -101,21 +100,23 @@ export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: Port
 
 // After a failure: learning and flooding on, no entries, unlocked, as libvirt leaves a port; the outcome's note says so.
 async function ensureAsLibvirtMadeIt(host: HostFs, bridge: BridgeRunner, outcomes: PortOutcome[]): Promise<void> {
-  const undone = outcomes.map((outcome) => {
-    const changes: string[] = [];
-    try {
-      ensureFlags(host, outcome, true, changes);
-    } catch (error) {
-      return { changes, error: describe(error) };
-    }
-    return { changes, error: null };
-  });
+  const undone = new Map(
+    outcomes.map((outcome): [PortOutcome, FdbOutcome] => {
+      const changes: string[] = [];
+      try {
+        ensureFlags(host, outcome, true, changes);
+      } catch (error) {
+        return [outcome, { changes, failure: describe(error) }];
+      }
+      return [outcome, { changes, failure: null }];
+    }),
+  );
   const cleared = await ensureNoEntries(bridge, outcomes.map(({ port }) => port));
-  outcomes.forEach((outcome, i) => {
-    const flags = undone[i] as { changes: string[]; error: string | null };
-    const entry = cleared[i] as FdbOutcome;
+  outcomes.forEach((outcome) => {
+    const flags = undone.get(outcome) as FdbOutcome;
+    const entry = cleared.get(outcome.port) as FdbOutcome;
     const changes = [...flags.changes, ...entry.changes];
-    const error = flags.error ?? entry.error;
+    const error = flags.failure ?? entry.failure;
     outcome.note =
       error === null
         ? `left as libvirt made it${changes.length > 0 ? ` (${changes.join(', ')})` : ''}`
@@ -136,6 +137,9 @@ export async function undoPorts(host: HostFs, bridge: BridgeRunner, ports: Manag
         else ensureFlags(host, outcome, true);
       }) && outcome.note === null,
   );
-  if (ready.length > 0) record(ready, await ensureNoEntries(bridge, ready.map(({ port }) => port)));
+  if (ready.length > 0) {
+    const cleared = await ensureNoEntries(bridge, ready.map(({ port }) => port));
+    for (const outcome of ready) record(outcome, cleared.get(outcome.port));
+  }
   return outcomes;
 }

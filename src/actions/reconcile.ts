@@ -1,7 +1,7 @@
 import { ensurePorts, type PortOutcome } from './apply.js';
 import type { Config } from '../config/config.js';
 import type { HostFs } from '../host/fs.js';
-import { portStatuses, type PortStatus } from '../host/port-status.js';
+import { portStatuses, type PortStatus } from './port-status.js';
 import type { ManagedPort, Plan } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 

@@ -74,7 +74,7 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     if (!('config' in config)) {
       onError = config.onError ?? 'fail';
       setFallback(warnOnly() ? EXIT.ok : EXIT.failed);
-      await say(config.problem);
+      await say(config.failure);
       return warnOnly() ? EXIT.ok : EXIT.input;
     }
     onError = config.config.onError;

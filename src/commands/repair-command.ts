@@ -2,7 +2,7 @@ import { configOrThrow } from '../config/config.js';
 import { InputError } from '../runtime/errors.js';
 import { reconcile } from '../actions/reconcile.js';
 import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
-import { portStatuses } from '../host/port-status.js';
+import { portStatuses } from '../actions/port-status.js';
 import { guestsInScope } from '../actions/plan-host.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';

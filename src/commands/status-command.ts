@@ -1,6 +1,7 @@
 import { configOrThrow } from '../config/config.js';
 import type { EntryState } from '../host/fdb.js';
-import { portStatuses, type PortStatus } from '../host/port-status.js';
+import { portStatuses, type PortStatus } from '../actions/port-status.js';
+import type { PortState } from '../host/observe.js';
 import { renderMetrics } from '../report/metrics.js';
 import { warnings } from '../report/report.js';
 import { guestsInScope } from '../actions/plan-host.js';
@@ -37,10 +38,13 @@ function statusJson(statuses: PortStatus[], drifting: boolean, problems: string[
     problems,
     ports: statuses.map(({ guest, port, state, verdict, drift, note }) => {
       const { mac, extraMacs, tap, bridge, network, type, manage, reason } = port;
-      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state };
+      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state: state && stateJson(state) };
     }),
   };
 }
+
+// A port's state as documented: its `failure` is the JSON's "problem".
+const stateJson = ({ failure, ...state }: PortState) => ({ ...state, problem: failure });
 
 const onOff = (value: boolean | null | undefined) => (value === true ? 'on' : value === false ? 'off' : null);
 

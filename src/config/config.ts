@@ -31,8 +31,8 @@ export function emptyConfig(source: string): Config {
   return { bridges: [], networks: [], ...DEFAULTS, source, found: false };
 }
 
-// A config, or the one-line problem with it and the onError it asks for if that much is readable.
-export type ConfigResult = { config: Config } | { problem: string; onError: OnError | null };
+// A config, or why there is none (one line) and the onError it asks for if that much is readable.
+export type ConfigResult = { failure: null; config: Config } | { failure: string; onError: OnError | null };
 
 // Parse and validate a config file's text; every problem is listed in one message.
 export function checkConfig(text: string, source: string): ConfigResult {
@@ -41,10 +41,10 @@ export function checkConfig(text: string, source: string): ConfigResult {
     raw = JSON.parse(text);
   } catch (error) {
     // The parser may quote the text, newlines included: escaped, so the problem stays one line.
-    return { problem: `invalid config ${source}: not valid JSON: ${printable((error as Error).message)}`, onError: null };
+    return { failure: `invalid config ${source}: not valid JSON: ${printable((error as Error).message)}`, onError: null };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { problem: `invalid config ${source}: expected a JSON object with keys ${CONFIG_KEYS.join(', ')}`, onError: null };
+    return { failure: `invalid config ${source}: expected a JSON object with keys ${CONFIG_KEYS.join(', ')}`, onError: null };
   }
   const rawConfig = raw as Record<string, unknown>;
   const problems: string[] = [];
@@ -66,15 +66,15 @@ export function checkConfig(text: string, source: string): ConfigResult {
   const sticky = flag(rawConfig, 'sticky', problems);
   const lockPorts = flag(rawConfig, 'lockPorts', problems);
   if (problems.length > 0 || validOnError === null) {
-    return { problem: `invalid config ${source}: ${problems.join('; ')}`, onError: validOnError };
+    return { failure: `invalid config ${source}: ${problems.join('; ')}`, onError: validOnError };
   }
-  return { config: { bridges, networks, onError: validOnError, timeout: timeout as number, sticky, lockPorts, source, found: true } };
+  return { failure: null, config: { bridges, networks, onError: validOnError, timeout: timeout as number, sticky, lockPorts, source, found: true } };
 }
 
 // The config, or an InputError with its problem.
 export function configOrThrow(result: ConfigResult): Config {
   if ('config' in result) return result.config;
-  throw new InputError(result.problem);
+  throw new InputError(result.failure);
 }
 
 export function parseConfig(text: string, source: string): Config {
@@ -100,12 +100,12 @@ function patterns(raw: Record<string, unknown>, key: 'bridges' | 'networks', pro
       problems.push(`${key}[${i}]: must be a non-empty string, not ${describeJson(item)}`);
       return [];
     }
-    const regex = compileGlob(item);
-    if (typeof regex === 'string') {
-      problems.push(`${key}[${i}]: ${JSON.stringify(item)} ${regex}`);
+    const compiled = compileGlob(item);
+    if (compiled.failure !== null) {
+      problems.push(`${key}[${i}]: ${JSON.stringify(item)} ${compiled.failure}`);
       return [];
     }
-    return [{ pattern: item, regex }];
+    return [{ pattern: item, regex: compiled.regex }];
   });
 }
 
@@ -125,13 +125,13 @@ export function readConfig(file: Pick<HostFs, 'readText'> & { stat(path: string)
     text = file.readText(path);
     mode = file.stat(path)?.mode;
   } catch (error) {
-    return { problem: `cannot read config ${source}: ${osErrorText(error)}`, onError: null };
+    return { failure: `cannot read config ${source}: ${osErrorText(error)}`, onError: null };
   }
   if (text === null) {
-    return explicit ? { problem: `cannot read config ${source}: no such file`, onError: null } : { config: emptyConfig(source) };
+    return explicit ? { failure: `cannot read config ${source}: no such file`, onError: null } : { failure: null, config: emptyConfig(source) };
   }
   if (mode !== undefined && (mode & 0o002) !== 0) {
-    return { problem: `config ${source} is writable by others (mode ${(mode & 0o777).toString(8)}): run chmod o-w ${source}`, onError: null };
+    return { failure: `config ${source} is writable by others (mode ${(mode & 0o777).toString(8)}): run chmod o-w ${source}`, onError: null };
   }
   return checkConfig(text, source);
 }

@@ -1,7 +1,9 @@
+import type { Result } from '../runtime/errors.js';
+
 // Shell-style name patterns (fnmatch without flags): '*', '?', '[...]' with ranges and '!' or '^', '\' escapes.
 
-// Compile a pattern; a string result names what is wrong with it.
-export function compileGlob(pattern: string): RegExp | string {
+// Compile a pattern; a failure names what is wrong with it.
+export function compileGlob(pattern: string): Result<{ regex: RegExp }> {
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i] as string;
@@ -12,16 +14,16 @@ export function compileGlob(pattern: string): RegExp | string {
       const negated = pattern[i + 1] === '!' || pattern[i + 1] === '^';
       const first = i + (negated ? 2 : 1);
       const end = pattern.indexOf(']', first + 1); // a ']' right after '[' or '[!' is literal
-      if (end === -1) return `has an unclosed '[' at position ${i + 1}`;
+      if (end === -1) return { failure: `has an unclosed '[' at position ${i + 1}` };
       const set = pattern.slice(first, end).replace(/[\\\]^]/gu, '\\$&');
       source += `[${negated ? '^' : ''}${set}]`;
       i = end;
     } else source += escape(c);
   }
   try {
-    return new RegExp(`^${source}$`, 'su');
+    return { failure: null, regex: new RegExp(`^${source}$`, 'su') };
   } catch (error) {
-    return `is not a usable pattern: ${(error as Error).message}`;
+    return { failure: `is not a usable pattern: ${(error as Error).message}` };
   }
 }
 

@@ -4,6 +4,7 @@ import type { HostFs } from '../host/fs.js';
 import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../host/install-layout.js';
 import { watcherPid, watcherRuns } from '../host/watchers.js';
 import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
+import type { Result } from '../runtime/errors.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 
 type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -157,7 +158,7 @@ function reloadCheck({ host }: DoctorContext): Check {
 }
 
 function configCheck({ config }: DoctorContext): Check {
-  if (!('config' in config)) return fail('config', config.problem, 'correct the file: every problem is listed above');
+  if (!('config' in config)) return fail('config', config.failure, 'correct the file: every problem is listed above');
   const { source, found, bridges: b, networks, onError } = config.config;
   if (!found) {
     return warn('config', `no ${source}: only networks with macTableManager='libvirt' are managed`, `write ${DEFAULT_CONFIG} (install.sh puts an example there)`);
@@ -229,17 +230,17 @@ const PROBE = [
 ].join('\n');
 
 // Sticky entries and locked ports: what the probe printed, or why it could not run.
-async function probeSupport(rt: Runtime): Promise<{ sticky: boolean; locked: boolean } | string> {
+async function probeSupport(rt: Runtime): Promise<Result<{ sticky: boolean; locked: boolean }>> {
   const result = await rt.command('unshare', ['--net', 'sh', '-c', PROBE]);
-  if (result.exitCode !== 0) return result.failure ?? (result.stderr.trim() || `exit ${result.exitCode}`);
+  if (result.exitCode !== 0) return { failure: result.failure ?? (result.stderr.trim() || `exit ${result.exitCode}`) };
   const said = result.stdout.split('\n');
-  return { sticky: said.includes('sticky'), locked: said.includes('locked') };
+  return { failure: null, sticky: said.includes('sticky'), locked: said.includes('locked') };
 }
 
 async function beyondLibvirtCheck({ rt, config }: DoctorContext): Promise<Check> {
   const name = 'sticky and lockPorts';
   const support = await probeSupport(rt);
-  if (typeof support === 'string') return warn(name, `cannot tell: a test namespace could not be made (${support})`, null);
+  if (support.failure !== null) return warn(name, `cannot tell: a test namespace could not be made (${support.failure})`, null);
   const wanted = 'config' in config ? config.config : { sticky: false, lockPorts: false };
   const missing = [...(support.sticky ? [] : ['sticky FDB entries']), ...(support.locked ? [] : ['locked bridge ports'])];
   if (missing.length === 0) return ok(name, 'this kernel and iproute2 support sticky entries and locked ports');

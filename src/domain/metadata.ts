@@ -1,3 +1,4 @@
+import type { Result } from '../runtime/errors.js';
 import { macProblem, quote } from './names.js';
 import { children, type XmlNode } from './xml.js';
 import type { GuestChoices, NicChoice } from './types.js';
@@ -85,7 +86,7 @@ export function parseChoices(domain: XmlNode, outer: NsScope): GuestChoices {
       continue;
     }
     const nic = interfaceOf(element);
-    if ('problem' in nic) say(nic.problem);
+    if (nic.failure !== null) say(nic.failure);
     else {
       seen.set(nic.mac, (seen.get(nic.mac) ?? 0) + 1);
       choices.nics.set(nic.mac, nic.choice);
@@ -100,7 +101,7 @@ export function parseChoices(domain: XmlNode, outer: NsScope): GuestChoices {
 }
 
 // One <interface mac= manage=> with its <mac address=> children, or the message that says why it is ignored.
-function interfaceOf(element: Element): { mac: string; choice: NicChoice } | { problem: string } {
+function interfaceOf(element: Element): Result<{ mac: string; choice: NicChoice }> {
   const problems: string[] = [];
   const attrs = attributes(element, ['mac', 'manage'], problems);
   const rawMac = attrs.get('mac');
@@ -119,8 +120,8 @@ function interfaceOf(element: Element): { mac: string; choice: NicChoice } | { p
     else extraOf(address, mac, extraMacs, problems);
   }
   const subject = rawMac === undefined ? '<interface>' : `<interface mac=${quote(rawMac)}>`;
-  if (problems.length > 0 || mac === null) return { problem: `${subject}: ${problems.join('; ')}; this <interface> is ignored` };
-  return { mac, choice: { manage, extraMacs } };
+  if (problems.length > 0 || mac === null) return { failure: `${subject}: ${problems.join('; ')}; this <interface> is ignored` };
+  return { failure: null, mac, choice: { manage, extraMacs } };
 }
 
 // Add a valid extra MAC, lower case, to `extraMacs`; else say what is wrong with it.

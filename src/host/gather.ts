@@ -3,7 +3,7 @@ import { parseRunState } from '../domain/parse.js';
 import type { Domain } from '../domain/types.js';
 import { InputError } from '../runtime/errors.js';
 import { ifnameProblem, networkNameProblem, portIdProblem } from '../domain/names.js';
-import { emptyFacts, portKey, type FileFact, type HostFacts, type TapMaster } from '../plan/facts.js';
+import { emptyFacts, portKey, type FileFact, type HostFacts, type TapMaster } from './facts.js';
 import { osErrorText, type HostFs } from './fs.js';
 import { bridgeDir, guestStatusFile, networkConfigFile, networkStatusFile, portFile } from './paths.js';
 import { masterOf } from './port-checks.js';

@@ -1,7 +1,9 @@
 import type { PortState } from '../host/observe.js';
 import type { Placed } from '../host/strays.js';
-import { vcpusRun, type Desired } from './desired.js';
-import { managedPorts, type Plan, type PortRef } from './plan.js';
+import type { PortRef } from '../host/port.js';
+import type { RunState } from '../domain/types.js';
+import { pausedWords, vcpusRun, type Desired } from './desired.js';
+import { managedPorts, type ManagedPort, type Plan, type PortPlan } from './plan.js';
 
 const PAUSED = ' while the guest is paused';
 
@@ -21,7 +23,7 @@ export function driftOf(port: PortRef, state: PortState, want: Desired): string[
   }
   const paused = !want.entry;
   const drift = [...flagDrift('learning', state.learning, want.learning, paused), ...flagDrift('unicast flooding', state.flood, want.learning, paused)];
-  if (state.problem !== null) return [...drift, state.problem];
+  if (state.failure !== null) return [...drift, state.failure];
   const entries = [{ mac: port.mac, entry: state.entry }, ...state.extraEntries];
   if (want.entry) {
     for (const { mac, entry } of entries) {
@@ -37,6 +39,17 @@ export function driftOf(port: PortRef, state: PortState, want: Desired): string[
   for (const mac of state.stale) drift.push(`unlisted static entry ${mac}`);
   for (const { mac, port: other } of state.strays) drift.push(`static entry for ${mac} on ${other}${PAUSED}`);
   return drift;
+}
+
+export type Verdict = 'ok' | 'drift' | 'unmanaged';
+
+// A port's verdict against its plan: unmanaged, or ok or drift (with how it differs), and a note on a paused guest's
+// port. `state` is known for every managed port (its MAC, tap and bridge are).
+export function verdictOf(run: RunState | null, port: PortPlan, want: Desired, state: PortState | null): { verdict: Verdict; drift: string[]; note: string | null } {
+  if (!port.manage) return { verdict: 'unmanaged', drift: [], note: null };
+  const drift = driftOf(port as ManagedPort, state as PortState, want);
+  const note = vcpusRun(run) ? null : `guest ${pausedWords(run)}: the port as libvirt made it until its vCPUs run`;
+  return { verdict: drift.length > 0 ? 'drift' : 'ok', drift, note };
 }
 
 // The ports where a static entry for a managed guest's MAC may stay whatever else is true: the taps of the managed

@@ -1,20 +1,10 @@
 import type { Config } from '../config/config.js';
 import { printable } from '../domain/names.js';
 import type { Domain, RunState } from '../domain/types.js';
-import type { HostFacts } from './facts.js';
+import type { HostFacts } from '../host/facts.js';
+import { macsOf } from '../host/port.js';
 import { decide } from './policy.js';
 import { resolveNic } from './resolve.js';
-
-// A guest port as the kernel knows it: the guest's MAC and the extra MACs on TAP, whose master is BRIDGE (validated).
-export interface PortRef {
-  mac: string;
-  extraMacs: string[];
-  tap: string;
-  bridge: string;
-}
-
-// Every MAC a port has a static entry for: the guest's own first, then the extras.
-export const macsOf = (port: { mac: string; extraMacs: string[] }): string[] => [port.mac, ...port.extraMacs];
 
 // One entry per <interface>, in document order; `manage` entries have mac, tap and bridge set and valid.
 export interface PortPlan {

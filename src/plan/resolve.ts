@@ -1,7 +1,8 @@
 import type { NetworkDef, PortPlug } from '../domain/network.js';
+import type { Result } from '../runtime/errors.js';
 import type { Nic } from '../domain/types.js';
 import { ifnameProblem, macProblem, networkNameProblem, portIdProblem, quote } from '../domain/names.js';
-import { portKey, type HostFacts } from './facts.js';
+import { portKey, type HostFacts } from '../host/facts.js';
 
 // A NIC with its actual bridge and tap worked out, or the reason it is not a Linux bridge port we can manage.
 export interface ResolvedNic {
@@ -52,7 +53,7 @@ export function resolveNic(nic: Nic, facts: HostFacts, gone = false): ResolvedNi
   let resolved = base;
   if (base.network !== null) {
     const fromNetwork = networkView(base.network, nic.source.portid, facts);
-    if (typeof fromNetwork === 'string') return fail(fromNetwork);
+    if (fromNetwork.failure !== null) return fail(fromNetwork.failure);
     resolved = { ...base, bridge: base.bridge ?? fromNetwork.bridge, macTableManager: fromNetwork.macTableManager };
   }
 
@@ -88,18 +89,24 @@ function virtualportProblem(virtualport: string): string {
     : `virtualport type ${quote(virtualport)} is not a Linux bridge port`;
 }
 
+// What libvirt's files say of a network NIC's port.
+interface NetworkView {
+  bridge: string | null;
+  macTableManager: string | null;
+}
+
 // The bridge and macTableManager libvirt's own files give a network NIC, in libvirt's order:
-// the port file, else the network's status while it runs, else its config. A string is a problem.
+// the port file, else the network's status while it runs, else its config; a failure says why the NIC is no bridge port.
 function networkView(
   network: string,
   portid: string | null,
   facts: HostFacts,
-): { bridge: string | null; macTableManager: string | null } | string {
+): Result<NetworkView> {
   const badName = networkNameProblem(network);
-  if (badName) return `network name ${quote(network)} ${badName}`;
+  if (badName) return { failure: `network name ${quote(network)} ${badName}` };
   if (portid !== null) {
     const badId = portIdProblem(portid);
-    if (badId) return `port id ${quote(portid)} ${badId}`;
+    if (badId) return { failure: `port id ${quote(portid)} ${badId}` };
   }
   const port = portid === null ? undefined : facts.ports.get(portKey(network, portid));
   if (port && port.state !== 'absent') return port.state === 'bad' ? unusable(port) : fromPlug(network, port.value);
@@ -107,24 +114,24 @@ function networkView(
   for (const def of [files?.status, files?.config]) {
     if (def && def.state !== 'absent') return def.state === 'bad' ? unusable(def) : fromDef(network, def.value);
   }
-  return { bridge: null, macTableManager: null };
+  return { failure: null, bridge: null, macTableManager: null };
 }
 
-function unusable(fact: { path: string; problem: string }): string {
-  return `${fact.path}: ${fact.problem}`;
+function unusable(fact: { path: string; problem: string }): Result<NetworkView> {
+  return { failure: `${fact.path}: ${fact.problem}` };
 }
 
-function fromPlug(network: string, value: PortPlug) {
+function fromPlug(network: string, value: PortPlug): Result<NetworkView> {
   if (value.plugType !== null && !BRIDGE_PLUGS.has(value.plugType)) {
-    return `network ${quote(network)} plugs this NIC as ${quote(value.plugType)}, not into a bridge`;
+    return { failure: `network ${quote(network)} plugs this NIC as ${quote(value.plugType)}, not into a bridge` };
   }
-  return { bridge: value.bridge, macTableManager: value.macTableManager ?? 'kernel' };
+  return { failure: null, bridge: value.bridge, macTableManager: value.macTableManager ?? 'kernel' };
 }
 
-function fromDef(network: string, value: NetworkDef) {
+function fromDef(network: string, value: NetworkDef): Result<NetworkView> {
   if (value.forwardMode !== null && NON_BRIDGE_FORWARD.has(value.forwardMode)) {
-    return `network ${quote(network)} has forward mode ${quote(value.forwardMode)}, not a bridge`;
+    return { failure: `network ${quote(network)} has forward mode ${quote(value.forwardMode)}, not a bridge` };
   }
-  if (value.virtualport !== null) return virtualportProblem(value.virtualport);
-  return { bridge: value.bridge, macTableManager: value.macTableManager ?? 'kernel' };
+  if (value.virtualport !== null) return { failure: virtualportProblem(value.virtualport) };
+  return { failure: null, bridge: value.bridge, macTableManager: value.macTableManager ?? 'kernel' };
 }

@@ -1,5 +1,10 @@
-// The few error classes mactable throws; program.ts (and the hook, by its operation's policy) catches them once
-// and maps them to exit codes.
+// The two ways mactable says "it failed". Thrown: the few error classes below, for what stops a command; program.ts
+// (and the hook, by its operation's policy) catches them once and maps them to exit codes. Returned: every other
+// result that can fail carries `failure: string | null` (null: it worked; else why not, in one line naming what it
+// is about), with its data beside it: a `Result`, or a record that keeps what was done before the failure
+// (Outcome, CommandResult). No other shape: no `| string`, no `ok`/`error`. (A `problem` is a finding about input
+// that still lets the work go on: a plan's problems, a NIC mactable cannot manage, an unusable file among facts.)
+export type Result<T extends object> = ({ failure: null } & T) | { failure: string };
 
 export const EXIT = { ok: 0, failed: 1, input: 2 } as const;
 

@@ -1,11 +1,12 @@
 import type { PortOutcome } from '../actions/apply.js';
 import type { Config } from '../config/config.js';
 import type { HostFs } from '../host/fs.js';
-import type { PortStatus } from '../host/port-status.js';
+import type { PortStatus } from '../actions/port-status.js';
 import { renderMetrics, type WatchCounters } from '../report/metrics.js';
 import { vcpusRun } from '../plan/desired.js';
 import { everyonePlanned, ParseCache, planHost } from '../actions/plan-host.js';
-import { macsOf, type ManagedPort } from '../plan/plan.js';
+import { macsOf } from '../host/port.js';
+import type { ManagedPort } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
 import { removeLeftEntries } from '../actions/strays.js';
 import { happened, outcomeLine, type Outcome } from '../report/report.js';

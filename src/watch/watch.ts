@@ -40,8 +40,8 @@ export async function runWatch(rt: Runtime, settings: Settings, options: WatchOp
   const round = async (guests: string[] | null, left = false): Promise<Round | null> => {
     const config: ConfigResult = settings.config();
     if (!('config' in config)) {
-      if (config.problem !== lastConfigProblem) await log([{ level: 'err', text: `${config.problem}; nothing is reconciled until it is fixed` }]);
-      lastConfigProblem = config.problem;
+      if (config.failure !== lastConfigProblem) await log([{ level: 'err', text: `${config.failure}; nothing is reconciled until it is fixed` }]);
+      lastConfigProblem = config.failure;
       return null;
     }
     lastConfigProblem = null;

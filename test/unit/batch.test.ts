@@ -8,7 +8,7 @@ const runner = (result: Partial<CommandResult>, calls: string[][] = []): BridgeR
 };
 
 
-describe('runBatch: one bridge process, results matched back to commands', () => {
+describe('runBatch: one bridge process, answers by step and command name', () => {
   it('gives each show its JSON line and each failed command its error text', async () => {
     const calls: string[][] = [];
     const results = await runBatch(
@@ -21,26 +21,25 @@ describe('runBatch: one bridge process, results matched back to commands', () =>
         calls,
       ),
       [
-        { line: 'fdb show br br0 brport tap0', shows: true },
-        { line: 'fdb replace m dev tapX master static', shows: false },
-        { line: 'fdb show br br0 brport tap1', shows: true },
-        { line: 'fdb replace m dev tap1 master static', shows: false },
+        { key: 'tap0', commands: { show: { line: 'fdb show br br0 brport tap0', shows: true }, replace: { line: 'fdb replace m dev tapX master static', shows: false } } },
+        { key: 'tap1', commands: { show: { line: 'fdb show br br0 brport tap1', shows: true }, replace: { line: 'fdb replace m dev tap1 master static', shows: false } } },
       ],
     );
     expect(calls).toEqual([
       ['-j', '-d', '-force', '-batch', '-', 'fdb show br br0 brport tap0\nfdb replace m dev tapX master static\nfdb show br br0 brport tap1\nfdb replace m dev tap1 master static\n'],
     ]);
-    expect(results).toEqual([
-      { ok: true, output: [{ mac: 'a' }] },
-      { ok: false, error: 'Cannot find device "tapX"' },
-      { ok: true, output: [] },
-      { ok: false, error: 'RTNETLINK answers: Invalid argument' },
-    ]);
+    expect(results).toEqual({
+      failure: null,
+      answers: new Map([
+        ['tap0', new Map([['show', { failure: null, output: [{ mac: 'a' }] }], ['replace', { failure: 'Cannot find device "tapX"' }]])],
+        ['tap1', new Map([['show', { failure: null, output: [] }], ['replace', { failure: 'RTNETLINK answers: Invalid argument' }]])],
+      ]),
+    });
   });
 
   it('reports a bridge that did not run, or failed without saying which command', async () => {
-    expect(await runBatch(runner({ exitCode: null, failure: 'timed out after 10 s' }), [])).toBe('cannot run bridge: timed out after 10 s');
-    expect(await runBatch(runner({ exitCode: 255, stderr: 'Option "-j" is unknown\n' }), [])).toBe('bridge failed (exit 255): Option "-j" is unknown');
+    expect(await runBatch(runner({ exitCode: null, failure: 'timed out after 10 s' }), [])).toEqual({ failure: 'cannot run bridge: timed out after 10 s' });
+    expect(await runBatch(runner({ exitCode: 255, stderr: 'Option "-j" is unknown\n' }), [])).toEqual({ failure: 'bridge failed (exit 255): Option "-j" is unknown' });
   });
 });
 

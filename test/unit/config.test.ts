@@ -52,7 +52,7 @@ describe('config', () => {
 
   it('keeps the onError of an invalid config when it is readable, for the hook', () => {
     expect(checkConfig('{"onError": "warn", "bridges": [1]}', SOURCE)).toEqual({
-      problem: `invalid config ${SOURCE}: bridges[0]: must be a non-empty string, not 1`,
+      failure: `invalid config ${SOURCE}: bridges[0]: must be a non-empty string, not 1`,
       onError: 'warn',
     });
     expect(checkConfig('{"onError": "warn", ', SOURCE)).toMatchObject({ onError: null });
@@ -63,7 +63,7 @@ describe('config', () => {
   });
 
   it('requires a file named explicitly to exist', () => {
-    expect(readConfig(file(null), 'my.json', 'my.json', true)).toEqual({ problem: 'cannot read config my.json: no such file', onError: null });
+    expect(readConfig(file(null), 'my.json', 'my.json', true)).toEqual({ failure: 'cannot read config my.json: no such file', onError: null });
   });
 
   it('names the read error', () => {
@@ -74,14 +74,14 @@ describe('config', () => {
       },
       stat: () => null,
     };
-    expect(readConfig(unreadable, SOURCE, SOURCE, false)).toEqual({ problem: `cannot read config ${SOURCE}: Permission denied (EACCES)`, onError: null });
+    expect(readConfig(unreadable, SOURCE, SOURCE, false)).toEqual({ failure: `cannot read config ${SOURCE}: Permission denied (EACCES)`, onError: null });
   });
 });
 
 describe('who may write the config', () => {
   it('refuses a config others may write, and says how to fix it', () => {
     expect(readConfig(file('{}', 0o100666), SOURCE, SOURCE, false)).toEqual({
-      problem: `config ${SOURCE} is writable by others (mode 666): run chmod o-w ${SOURCE}`,
+      failure: `config ${SOURCE} is writable by others (mode 666): run chmod o-w ${SOURCE}`,
       onError: null,
     });
     expect(readConfig(file('{}', 0o100664), SOURCE, SOURCE, false)).toMatchObject({ config: { found: true } });

@@ -43,7 +43,7 @@ const state = (over: Partial<PortState>): PortState => ({
   extraEntries: [],
   stale: [],
   strays: [],
-  problem: null,
+  failure: null,
   ...over,
 });
 const STATIC = { state: 'static', flags: [] };

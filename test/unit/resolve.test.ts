@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyConfig, parseConfig } from '../../src/config/config.js';
 import type { NetworkDef, PortPlug } from '../../src/domain/network.js';
 import type { Nic } from '../../src/domain/types.js';
-import { emptyFacts, portKey, type FileFact, type HostFacts } from '../../src/plan/facts.js';
+import { emptyFacts, portKey, type FileFact, type HostFacts } from '../../src/host/facts.js';
 import { decide } from '../../src/plan/policy.js';
 import { resolveNic } from '../../src/plan/resolve.js';
 
