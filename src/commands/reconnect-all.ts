@@ -27,8 +27,8 @@ export async function reconnectAll(rt: Runtime): Promise<number> {
     while (settings.host.remove(RECONNECT_DUE)) {
       const config = settings.config();
       if (!('config' in config)) {
-        rt.stderr(warnings([config.problem]));
-        await withTimeBound(rt, DEFAULT_TIMEOUT).syslog(problemLines([config.problem], 'reconnect'));
+        rt.stderr(warnings([config.failure]));
+        await withTimeBound(rt, DEFAULT_TIMEOUT).syslog(problemLines([config.failure], 'reconnect'));
         return EXIT.ok;
       }
       await round(rt, settings.host, config.config);
