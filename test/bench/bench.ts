@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { buildSync } from 'esbuild';
 import { Netns } from '../helpers/netns.js';
+import { gapRows } from './gaps.js';
 import { installSh, SOURCE } from '../helpers/installed.js';
 import { lockedExclusively } from '../helpers/lock-holder.js';
 import { NAIVE_HOOK, Storm, STORM_DRIVER, type StormRun } from '../helpers/storm.js';
@@ -366,8 +367,10 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
     if (inside.status !== 0) throw new Error('the measurement failed');
     const results = JSON.parse(inside.stdout) as Result[];
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`;
-    if (json) process.stdout.write(`${JSON.stringify({ machine, results }, null, 2)}\n`);
-    else process.stdout.write(`${table(results, spec.rounds)}\n\nMachine: ${machine}\n`);
+    // Live migrations between two libvirt hosts (issue 20): not a ratio, frames counted per switch-over.
+    const gaps = only === null || only.includes('gaps') ? await gapRows(quick ? 1 : 3) : '';
+    if (json) process.stdout.write(`${JSON.stringify({ machine, results, gaps }, null, 2)}\n`);
+    else process.stdout.write(`${table(results, spec.rounds)}\n\n${gaps}\nMachine: ${machine}\n`);
   } finally {
     syslog.kill();
     if (syslog.exitCode === null && syslog.signalCode === null) await once(syslog, 'exit');

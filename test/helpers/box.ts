@@ -53,6 +53,7 @@ const CAPABILITIES = '/var/cache/libvirt/qemu/capabilities';
 export interface BoxOptions {
   mactable?: unknown; // install mactable with this config before the daemon starts
   daemons?: boolean; // false: the box's directories and namespaces only (for install.sh)
+  node?: string; // the Node.js install.sh records for the hook and the command (a counting wrapper, say)
 }
 
 // One libvirt host on this machine: libvirtd and virtlogd in namespaces of their own, with the box's own
@@ -88,7 +89,7 @@ export class Box {
     const box = new Box(path, holder);
     try {
       // The hook in place before the daemon starts: it reads its hooks once at start (a SIGHUP right after was missed).
-      if (options.mactable !== undefined) await box.install(options.mactable);
+      if (options.mactable !== undefined) await box.install(options.mactable, options.node);
       if (options.daemons !== false) await box.startDaemons();
     } catch (error) {
       await box.destroy();
@@ -125,8 +126,8 @@ export class Box {
   }
 
   // install.sh as an administrator runs it, inside the box: the hook into its /etc/libvirt/hooks/qemu.d.
-  async install(config: unknown): Promise<string> {
-    const args = ['--prefix', `${this.prefix}/lib`, '--bin-dir', `${this.prefix}/bin`, '--unit-dir', `${this.prefix}/systemd`];
+  async install(config: unknown, node?: string): Promise<string> {
+    const args = ['--prefix', `${this.prefix}/lib`, '--bin-dir', `${this.prefix}/bin`, '--unit-dir', `${this.prefix}/systemd`, ...(node ? ['--node', node] : [])];
     const result = await installSh(args, this.holder);
     if (result.code !== 0) throw new Error(`install.sh failed: ${result.stderr}`);
     this.configure(config);

@@ -117,3 +117,59 @@ export async function settledWithin(from: Box, to: Box, bridge: string, tap: str
   const [source, destination] = await Promise.all([eventually(sourceClean, 1), eventually(destinationRight, 1)]);
   return { source, destination };
 }
+
+// One way mactable is set up on both hosts for a round trip.
+export interface GapMode {
+  name: string;
+  config: { bridges: string[]; sticky?: boolean };
+  watcher: boolean;
+}
+
+// The modes the suite and the benchmark measure: a plain bridge (mactable manages nothing) first.
+export const GAP_MODES: GapMode[] = [
+  { name: 'plain bridge', config: { bridges: [] }, watcher: false },
+  { name: 'hook + waiter', config: { bridges: ['br0'] }, watcher: false },
+  { name: 'watcher in both hosts', config: { bridges: ['br0'] }, watcher: true },
+  { name: 'sticky, hook + waiter', config: { bridges: ['br0'], sticky: true }, watcher: false },
+  { name: 'sticky, watcher in both hosts', config: { bridges: ['br0'], sticky: true }, watcher: true },
+];
+
+// A guest started on a, migrated a→b→a while the meter runs; each migration's gap, and whether both hosts were
+// right 1 s after it returned (only asked where mactable manages the bridge), and its state back on a. The guest is
+// gone afterwards.
+export async function roundTrip(
+  boxes: [Box, Box],
+  addresses: [string, string],
+  mode: GapMode,
+  guest: string,
+  mac: string,
+): Promise<{ gaps: Gap[]; settled: { source: boolean; destination: boolean }[]; home: string }> {
+  const [a, b] = boxes;
+  const watchers: Watcher[] = [];
+  let meter: GapMeter | null = null;
+  try {
+    for (const box of boxes) box.configure(mode.config);
+    if (mode.watcher) for (const box of boxes) watchers.push(await box.startWatcher());
+    await a.guest({ name: guest, nics: [`<interface type='bridge'><mac address='${mac}'/><source bridge='br0'/><model type='virtio'/></interface>`] });
+    meter = await GapMeter.start(boxes, 'br0', mac, a.path);
+    const spans: Span[] = [];
+    const settled: { source: boolean; destination: boolean }[] = [];
+    for (const [from, to, address, names] of [
+      [a, b, addresses[1], ['A', 'B']],
+      [b, a, addresses[0], ['B', 'A']],
+    ] as const) {
+      const span = await meter.migrate(from, to, guest, address, [...names]);
+      spans.push(span);
+      if (mode.config.bridges.length > 0) settled.push(await settledWithin(from, to, 'br0', span.target, mac, mode.config.sticky === true));
+    }
+    const gaps = await meter.stop(spans);
+    meter = null;
+    return { gaps, settled, home: (await a.virsh('domstate', guest)).trim() };
+  } finally {
+    await meter?.kill();
+    for (const watcher of watchers) await watcher.kill();
+    await a.virsh('destroy', guest).catch(() => undefined);
+    await a.virsh('undefine', guest).catch(() => undefined);
+    await a.exec('ip', 'link', 'del', 'snd0').catch(() => undefined);
+  }
+}

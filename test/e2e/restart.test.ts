@@ -1,0 +1,69 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Box, boxMissing } from '../helpers/box.js';
+import { readStaticEntries } from '../helpers/netns.js';
+import { canRun, uniqueSuffix } from '../helpers/sh.js';
+import { eventually, timeUntil } from '../helpers/wait.js';
+import type { Watcher } from '../helpers/watcher.js';
+
+const ID = `mtr${uniqueSuffix()}`;
+const GUESTS = 20;
+const mac = (i: number) => `52:54:00:e5:00:${i.toString(16).padStart(2, '0')}`;
+
+// A libvirtd restart runs `reconnect` for every running guest at once; beside a running watcher hooks/qemu ends each
+// in the shell, and the watcher makes the ports right from the status files libvirt rewrites at reconnect.
+describe.skipIf(!canRun('e2e tests (test/e2e/restart.test.ts)', boxMissing()))(`a daemon restart with ${GUESTS} guests and the watcher`, () => {
+  let box: Box;
+  let watcher: Watcher;
+  let calls: string;
+
+  beforeAll(async () => {
+    // The Node.js the hook runs is a wrapper that writes down every start, so the hook's Node processes are counted.
+    const dir = `/tmp/${ID}`;
+    mkdirSync(dir, { recursive: true });
+    calls = `${dir}/node-calls`;
+    writeFileSync(calls, '');
+    const wrapper = `${dir}/node`;
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
+    box = await Box.create({ mactable: { bridges: ['br0'] }, node: wrapper });
+    await box.bridge('br0');
+    watcher = await box.startWatcher();
+    for (let i = 0; i < GUESTS; i++) {
+      await box.guest({ name: `${ID}-${i}`, nics: [`<interface type='bridge'><mac address='${mac(i)}'/><source bridge='br0'/><model type='virtio'/></interface>`] });
+    }
+  });
+
+  afterAll(async () => {
+    await watcher?.kill();
+    await box?.destroy();
+    rmSync(`/tmp/${ID}`, { recursive: true, force: true });
+  });
+
+  // Every guest's tap: learning and flooding off, the guest's static entry on it.
+  const allRight = async (taps: Map<string, string>) => {
+    const links = JSON.parse(await box.exec('bridge', '-j', '-d', 'link', 'show')) as { ifname: string; learning: boolean; flood: boolean }[];
+    const entries = await readStaticEntries(box.exec, 'br0');
+    return [...taps].every(([address, tap]) => {
+      const link = links.find((candidate) => candidate.ifname === tap);
+      return link?.learning === false && link.flood === false && entries.some((entry) => entry.mac === address && entry.ifname === tap);
+    });
+  };
+
+  it('no Node process for reconnect, every port right within 1 s of the daemon answering again', async () => {
+    const taps = new Map<string, string>();
+    for (let i = 0; i < GUESTS; i++) taps.set(mac(i), await box.tapOf(`${ID}-${i}`, mac(i)));
+    expect(await eventually(() => allRight(taps), 10)).toBe(true);
+    const reconnects = () => readFileSync(calls, 'utf8').split('\n').filter((line) => line.includes('reconnect')).length;
+    await box.restartLibvirtd();
+    expect(await timeUntil(() => allRight(taps), 1)).not.toBeNull();
+    expect(reconnects()).toBe(0);
+    // Every guest still runs: a reconnect hook that failed would have made libvirt kill its guest.
+    expect((await box.virsh('list', '--name')).split('\n').filter(Boolean)).toHaveLength(GUESTS);
+
+    // The control: without the watcher the same restart does start Node for the reconnects (one reconnect-all, here).
+    await watcher.stop();
+    await box.restartLibvirtd();
+    expect(await eventually(() => reconnects() > 0, 10)).toBe(true);
+    expect(await eventually(() => allRight(taps), 10)).toBe(true);
+  });
+});
