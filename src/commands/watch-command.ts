@@ -1,6 +1,7 @@
 import { InputError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
+import { runWaiter } from '../watch/waiter.js';
 import { runWatch } from '../watch/watch.js';
 
 interface WatchArgs {
@@ -21,11 +22,7 @@ export async function watchCommand(rt: Runtime, args: WatchArgs): Promise<number
   for (const [flag, value] of [['--interval', args.interval], ['--bound', args.bound]] as const) {
     if (!(value > 0 && value <= MAX_SECONDS)) throw new InputError(`${flag} must be a number of seconds above 0 and at most ${MAX_SECONDS}, not ${value}`);
   }
-  return runWatch(rt, settingsFrom(rt, args), {
-    interval: args.interval,
-    metricsFile: args.metricsFile ?? null,
-    once: args.once,
-    untilRunning: args.untilRunning ?? null,
-    bound: args.bound,
-  });
+  const settings = settingsFrom(rt, args);
+  if (args.untilRunning !== undefined) return runWaiter(rt, settings, args.untilRunning, args.bound, args.metricsFile ?? null);
+  return runWatch(rt, settings, { interval: args.interval, metricsFile: args.metricsFile ?? null, once: args.once });
 }

@@ -2,6 +2,7 @@ import type { PortStatus } from '../actions/port-status.js';
 
 // Counters and times of the watcher; `status --format prometheus` has none of them.
 export interface WatchCounters {
+  reconciles: number;
   repairs: number;
   failures: number;
   lastReconcile: { at: number; seconds: number } | null; // at: milliseconds since the epoch
@@ -24,6 +25,9 @@ export function renderMetrics(statuses: PortStatus[], counters: WatchCounters | 
   ];
   if (counters !== null) {
     lines.push(
+      '# HELP mactable_reconciles_total Reconciles the watcher ran (each a round of the work queue: dirty guests or a resync).',
+      '# TYPE mactable_reconciles_total counter',
+      `mactable_reconciles_total ${counters.reconciles}`,
       '# HELP mactable_repairs_total Ports the watcher changed back to their plan.',
       '# TYPE mactable_repairs_total counter',
       `mactable_repairs_total ${counters.repairs}`,

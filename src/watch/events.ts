@@ -1,3 +1,5 @@
+import type { HostFs } from '../host/fs.js';
+import { RUN_QEMU } from '../host/paths.js';
 import type { Monitor, Runtime } from '../runtime/runtime.js';
 
 // A kernel monitor line names a device: "3: vnet0: <...> master br0 ..." for a port's link (joined, left, flags
@@ -41,6 +43,15 @@ export function watchDirectory(rt: Runtime, path: string, exists: () => boolean,
       if (poll !== null) clearInterval(poll);
     },
   };
+}
+
+// A guest's status file renamed into place (start, pause, resume, attach) or removed (stop), by the guest's name;
+// null when libvirt's status directory (re)appears: every guest is due.
+export function statusFileEvents(rt: Runtime, host: HostFs, onGuest: (guest: string | null) => void): { close(): void } {
+  return watchDirectory(rt, host.real(RUN_QEMU), () => host.exists(RUN_QEMU), (file) => {
+    if (file === null) onGuest(null);
+    else if (file.endsWith('.xml')) onGuest(file.slice(0, -4));
+  });
 }
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000, 30_000];

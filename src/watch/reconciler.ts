@@ -31,8 +31,7 @@ export class Reconciler {
   private readonly parsed = new ParseCache();
   private readonly statuses = new Map<string, PortStatus[]>();
   private readonly logged = new Map<string, string>(); // guest/tap or guest → the problem last logged
-  private readonly failing = new Map<string, { count: number; at: number }>(); // guests whose last reconciles left a port unfixed
-  private readonly counters: WatchCounters = { repairs: 0, failures: 0, lastReconcile: null, lastResyncSeconds: null };
+  private readonly counters: WatchCounters = { reconciles: 0, repairs: 0, failures: 0, lastReconcile: null, lastResyncSeconds: null };
   private readonly left = new Map<string, { ports: ManagedPort[]; until: number }>(); // guests whose status file went, for LEFT_MS
 
   // The guest whose managed port a tap is, as of the last reconcile (lines about other taps are not ours).
@@ -81,22 +80,11 @@ export class Reconciler {
       }
     }
     const failed = new Set(fixed.filter(({ outcome }) => outcome.failure !== null).map(({ guest }) => guest));
-    for (const plan of plans) {
-      if (failed.has(plan.domain)) this.failing.set(plan.domain, { count: (this.failing.get(plan.domain)?.count ?? 0) + 1, at: now() });
-      else this.failing.delete(plan.domain);
-    }
+    this.counters.reconciles += 1;
     this.counters.lastReconcile = { at: now(), seconds: (now() - started) / 1000 };
     if (guests === null) this.counters.lastResyncSeconds = this.counters.lastReconcile.seconds;
     const reconciled = plans.map((plan) => ({ guest: plan.domain, running: vcpusRun(plan.run), failed: failed.has(plan.domain) }));
     return { lines, changed: fixed, failed: failed.size > 0, reconciled };
-  }
-
-  // How long a guest left failing waits before a kernel event may reconcile it again: its own put-back writes
-  // are kernel events too, so without a pause it would retry in a loop. 1 s, doubling, at most `maxSeconds`.
-  retryDelay(guest: string, now: number, maxSeconds: number): number {
-    const failing = this.failing.get(guest);
-    if (failing === undefined) return 0;
-    return Math.max(0, Math.min(2 ** (failing.count - 1), maxSeconds) * 1000 - (now - failing.at));
   }
 
   metrics(): string {
@@ -137,7 +125,6 @@ export class Reconciler {
 
   private forget(guest: string): void {
     this.statuses.delete(guest);
-    this.failing.delete(guest);
     for (const key of [...this.logged.keys()]) if (key === guest || key.startsWith(`${guest}/`) || key === `${guest}#problems`) this.logged.delete(key);
   }
 }

@@ -1,7 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import type { Netns } from './netns.js';
 
 export const DIST = new URL('../../dist/mactable.mjs', import.meta.url).pathname;
+
+// The options the service gives Node.js before the program (packaging/mactable.service's ExecStart): tests run the
+// watcher with them, as it runs on a host.
+export const SERVICE_NODE_OPTIONS = /^ExecStart='@NODE@' (.*?) ?'@PREFIX@\/dist\/mactable\.mjs' watch$/mu
+  .exec(readFileSync(new URL('../../packaging/mactable.service', import.meta.url), 'utf8'))?.[1]
+  ?.split(' ')
+  .filter(Boolean) ?? [];
 
 // The Node.js that runs dist/: the test's own, or MACTABLE_TEST_NODE, a command taking node's arguments
 // (test/distro runs the replay suite again with Debian 12's Node.js 18 in a chroot this way).

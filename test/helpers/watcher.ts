@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
-import { DIST } from './dist.js';
+import { DIST, SERVICE_NODE_OPTIONS } from './dist.js';
 import type { Netns } from './netns.js';
 import { eventually } from './wait.js';
 
@@ -22,9 +22,9 @@ export class Watcher {
     readonly pid: number,
   ) {}
 
-  // The built program's watcher inside a network namespace.
+  // The built program's watcher inside a network namespace, with the service's Node.js options.
   static inNetns(netns: Netns, args: string[], env: Record<string, string> = {}): Watcher {
-    return Watcher.start(netns.enter(process.execPath, DIST, 'watch', ...args), env);
+    return Watcher.start(netns.enter(process.execPath, ...SERVICE_NODE_OPTIONS, DIST, 'watch', ...args), env);
   }
 
   static start(command: string[], env: Record<string, string> = {}): Watcher {

@@ -114,6 +114,7 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       expect(text).toContain('mactable_ports{bridge="br1",verdict="unmanaged"} 1');
       expect(text).not.toContain('verdict="drift"');
       expect(text).toMatch(/^mactable_repair_failures_total [1-9]\d*$/mu);
+      expect(text).toMatch(/^mactable_reconciles_total [1-9]\d*$/mu);
       await promtool(metrics);
     });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,16 +70,12 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
   const temp = new TempDir();
   const { root, qemu } = temp.hostRoot();
   const config = temp.json('cfg.json', { bridges: ['br0'] });
-  // The metrics file alone in its directory: each rename into place is one reconcile.
-  const metricsDir = `${temp.path}/metrics`;
-  const metrics = `${metricsDir}/mactable.prom`;
+  const metrics = `${temp.path}/mactable.prom`;
   let ns: Netns | null = null;
   let watcher: Watcher | null = null;
   let journal: Server | null = null;
-  let metricsWatch: FSWatcher | null = null;
 
   afterAll(async () => {
-    metricsWatch?.close();
     try {
       await watcher?.kill();
     } finally {
@@ -116,10 +112,6 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
       socket.on('end', () => (logged += text.split('\n').filter(Boolean).length - 6)); // the header: 7 lines, one empty
     });
     await new Promise<void>((resolve) => journal?.listen(`${root}/run/systemd/journal/stdout`, resolve));
-
-    let reconciles = 0;
-    mkdirSync(metricsDir);
-    metricsWatch = watch(metricsDir, (event, file) => (event === 'rename' && file === 'mactable.prom' ? (reconciles += 1) : undefined));
 
     // The watcher logs to the journal socket under its root: MACTABLE_ROOT.
     const w = (watcher = Watcher.inNetns(netns, ['--root', root, '--config', config, '--metrics-file', metrics], { MACTABLE_ROOT: root }));
@@ -223,10 +215,11 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
     const monitorOf = () => w.children().filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('monitor'));
     const fds = () => readdirSync(`/proc/${w.pid}/fd`).length;
     const fdTargets = () => readdirSync(`/proc/${w.pid}/fd`).map((fd) => `${fd}→${readlinkOr(`/proc/${w.pid}/fd/${fd}`)}`);
-    // Descriptors open for a moment (a `bridge` run's pipes) are not held: the least of a few reads.
+    // Descriptors open for a moment (a `bridge` run's pipes) are not held: the least of reads over 2 s (a round under
+    // a loaded machine held its pipes through 300 ms of reads once: 29 at the baseline, 21 at the end and in its list).
     const heldFds = async () => {
       let least = Infinity;
-      for (let i = 0; i < 10; i++, await sleep(30)) least = Math.min(least, fds());
+      for (let i = 0; i < 20; i++, await sleep(100)) least = Math.min(least, fds());
       return least;
     };
     const brk = () => Number(/\[heap\]\n(?:.*\n)*?Rss:\s+(\d+)/u.exec(readFileSync(`/proc/${w.pid}/smaps`, 'utf8'))?.[1] ?? 0);
@@ -242,7 +235,10 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
     let killed = 0;
     const samples: Sample[] = [];
     let baseline: { rssKiB: number; fds: number; targets: string[] } | null = null;
+    // The watcher's own counters, from its metrics file.
+    const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'mu').exec(readFileSync(metrics, 'utf8'))?.[1]);
     const cpuAtStart = w.usage().cpuSeconds;
+    const reconcilesAtStart = counter('mactable_reconciles_total');
     const start = Date.now();
     const elapsed = () => (Date.now() - start) / 1000;
     let lastEvent = start;
@@ -274,15 +270,15 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
     const result = await rightAt(lastEvent + 10_000);
     const right = result?.at ?? null;
     const end = { ...w.usage(), fds: await heldFds() };
-    const repairs = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'mu').exec(readFileSync(metrics, 'utf8'))?.[1]);
+    const reconciles = counter('mactable_reconciles_total') - reconcilesAtStart;
     const restarts = w.lines.filter((line) => line.includes('the kernel monitor stopped')).length;
     const base = baseline as { rssKiB: number; fds: number; targets: string[] };
     const after = samples.filter((s) => s.at >= BASELINE_S);
     const maxRss = Math.max(...after.map((s) => s.rssKiB), end.rssKiB);
     const cpu = end.cpuSeconds - cpuAtStart;
     process.stderr.write(
-      `soak: seed ${SEED}, ${Math.round(driven)} s, ${ticks} driver ticks: ${events} events (${killed} monitor kills, ${restarts} restarts logged), ${reconciles} reconciles (metrics file rewrites), ` +
-        `${repairs('mactable_repairs_total')} ports repaired, ${repairs('mactable_repair_failures_total')} repair failures, ${logged} journal lines; ` +
+      `soak: seed ${SEED}, ${Math.round(driven)} s, ${ticks} driver ticks: ${events} events (${killed} monitor kills, ${restarts} restarts logged), ${reconciles} reconciles, ` +
+        `${counter('mactable_repairs_total')} ports repaired, ${counter('mactable_repair_failures_total')} repair failures, ${logged} journal lines; ` +
         `right ${right === null ? 'NOT within 10 s' : `${right - lastEvent} ms`} after the last event; ` +
         `RSS ${(base.rssKiB / MB).toFixed(1)} MB at ${BASELINE_S} s → ${(end.rssKiB / MB).toFixed(1)} MB at the end (max ${(maxRss / MB).toFixed(1)} MB); ` +
         `fds ${base.fds} → ${end.fds}; CPU ${cpu.toFixed(2)} s = ${((cpu * 1000) / events).toFixed(2)} ms per event\n` +
