@@ -21,7 +21,9 @@ export interface Round {
   lines: LogLine[];
   changed: { guest: string; outcome: PortOutcome }[];
   failed: boolean;
-  reconciled: { guest: string; running: boolean; failed: boolean }[]; // as the plans of this round saw them
+  // As the plans of this round saw them; `wrote`: a port of the guest failed after something was written to it (its
+  // own writes come back as kernel events: the watcher waits before it tries again), not at a check before any.
+  reconciled: { guest: string; running: boolean; failed: boolean; wrote: boolean }[];
 }
 
 // The watcher's memory between reconciles: each guest's last statuses (for metrics and for mapping kernel events
@@ -80,10 +82,11 @@ export class Reconciler {
       }
     }
     const failed = new Set(fixed.filter(({ outcome }) => outcome.failure !== null).map(({ guest }) => guest));
+    const wrote = new Set(fixed.filter(({ outcome }) => outcome.failure !== null && (outcome.changes.length > 0 || outcome.note !== null)).map(({ guest }) => guest));
     this.counters.reconciles += 1;
     this.counters.lastReconcile = { at: now(), seconds: (now() - started) / 1000 };
     if (guests === null) this.counters.lastResyncSeconds = this.counters.lastReconcile.seconds;
-    const reconciled = plans.map((plan) => ({ guest: plan.domain, running: vcpusRun(plan.run), failed: failed.has(plan.domain) }));
+    const reconciled = plans.map((plan) => ({ guest: plan.domain, running: vcpusRun(plan.run), failed: failed.has(plan.domain), wrote: wrote.has(plan.domain) }));
     return { lines, changed: fixed, failed: failed.size > 0, reconciled };
   }
 

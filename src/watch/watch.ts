@@ -51,10 +51,11 @@ async function claim(rt: Runtime, host: HostFs, log: (lines: LogLine[]) => Promi
 }
 
 async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { reconciler, round, log }: Rounds): Promise<number> {
-  // Each round says per guest whether it is right now; the queue retries the others after a backoff.
+  // Each round says per guest whether it is done; the queue retries a guest left failing after a backoff, unless
+  // nothing was written to it (a tap off its bridge for a moment): then its next event may go at once.
   const work: Work = async (keys) => {
     const result = await round(keys === null ? null : keys.filter((key) => key !== LEFT), keys?.includes(LEFT) ?? false);
-    return new Map((result?.reconciled ?? []).map(({ guest, failed }) => [guest, !failed]));
+    return new Map((result?.reconciled ?? []).map(({ guest, wrote }) => [guest, !wrote]));
   };
   const onError = (error: unknown) => void log([{ level: 'err', text: `reconcile failed: ${describe(error)}` }]);
   const queue = new WorkQueue(work, { debounceMs: DEBOUNCE_MS, maxBackoffMs: options.interval * 1000, onError }, rt.now);
