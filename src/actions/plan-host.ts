@@ -11,7 +11,7 @@ import { planDomain, refuseSharedAcrossGuests, type Plan } from '../plan/plan.js
 
 // Every running guest's plan, planned together (an extra MAC two guests claim is refused the same way whoever asks),
 // and the guests whose status file could not be used, each with why.
-export interface HostPlan {
+interface HostPlan {
   plans: Plan[];
   unreadable: Map<string, string>; // guest → the problem, naming the file
 }

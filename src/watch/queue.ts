@@ -5,7 +5,7 @@
 // What one round did with each key it was given: true when the key is right now, false when it must be retried.
 export type Work = (keys: string[] | null) => Promise<Map<string, boolean>>; // null: every key (a resync)
 
-export interface QueueTimers {
+interface QueueTimers {
   setTimeout(run: () => void, ms: number): unknown;
   clearTimeout(timer: unknown): void;
 }
