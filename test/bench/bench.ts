@@ -307,11 +307,11 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
         fdb50k: { mactable: started(e2.xml, e2.reset), baseline: started(e3.xml, e3.reset) },
         nothing: { mactable: single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_CONFIG: temp.json('nothing.json', { bridges: [] }) } }), baseline: nodeE0 },
         status10: { mactable: status(root50k), baseline: status(rootEmpty) },
-        storm: { mactable: { commands: [], driver: stormSpec('storm-mactable.json', [hook]), reset: storm.resetLines() }, baseline: { commands: [], driver: stormSpec('storm-naive.json', [NAIVE_HOOK]), reset: storm.resetLines() }, rounds: 7 },
+        storm: { mactable: { commands: [], driver: stormSpec('storm-mactable.json', [hook]), reset: storm.resetLines() }, baseline: { commands: [], driver: stormSpec('storm-naive.json', [NAIVE_HOOK]), reset: storm.resetLines() }, rounds: quick ? 1 : 7 },
         stormWatched: {
           mactable: { commands: [], driver: stormSpec('storm-watched.json', [hook]), reset: storm.resetLines() },
           baseline: { commands: [], driver: stormSpec('storm-naive.json', [NAIVE_HOOK]), reset: storm.resetLines() },
-          rounds: 7,
+          rounds: quick ? 1 : 7,
           watcher: { argv: [cli, 'watch', '--root', stormRoot], lock: `${stormRoot}/run/mactable/watch.lock` },
         },
         plan: { mactable: single({ argv: [cli, 'plan', '--json', temp.file('domain-64.xml', many)] }), baseline: nodeE0 },
