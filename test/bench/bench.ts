@@ -195,7 +195,6 @@ async function syslogSink(path: string): Promise<ChildProcess> {
 const mac = (i: number, prefix = '52:54:00:be') => `${prefix}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 const resetOf = (ports: { tap: string; mac: string }[]) => ports.map(({ tap, mac: m }) => `link set dev ${tap} learning on flood on\nfdb del ${m} dev ${tap} master\n`).join('');
 
-// --- soak (issue 21): journald's stream socket against logger ---
 // A stand-in for journald's stream socket (/run/systemd/journal/stdout) that reads every connection to its end.
 async function journalSink(path: string): Promise<ChildProcess> {
   const drain = [
@@ -214,18 +213,16 @@ async function journalSink(path: string): Promise<ChildProcess> {
   await once(child.stdout as NodeJS.ReadableStream, 'data');
   return child;
 }
-// --- end soak ---
 
 async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only: string[] | null): Promise<void> {
   const temp = new TempDir();
   const ns = await Netns.create();
   const syslogSocket = `${temp.path}/log.sock`;
   const syslog = await syslogSink(syslogSocket);
-  // --- soak (issue 21): a --root whose /sys is the namespace's and whose journald listens ---
+  // A --root whose /sys is the namespace's and whose journald listens.
   const journalRoot = `${temp.path}/root-journal`;
   const journal = await journalSink(`${journalRoot}/run/systemd/journal/stdout`);
   symlinkSync('/sys', `${journalRoot}/sys`);
-  // --- end soak ---
   try {
     mkdirSync(`${temp.path}/etc/libvirt/hooks`, { recursive: true });
     const install = await installSh(['--prefix', `${temp.path}/lib`, '--hooks-dir', `${temp.path}/etc/libvirt/hooks`, '--bin-dir', `${temp.path}/bin`, '--unit-dir', `${temp.path}/systemd`, '--libvirt-version', '9.0.0']);
@@ -287,10 +284,9 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
     const started = (xml: string, reset: string, name = 'bench1'): Side => single({ argv: [hook, name, 'started', 'begin', '-'], stdin: xml }, reset);
     const node = (...args: string[]): Side => single({ argv: [process.execPath, ...args] });
     const status = (root: string): Side => single({ argv: [cli, 'status', '--root', root] });
-    // --- soak (issue 21): the same started call, one NIC, through journald's socket and through logger ---
+    // The same started call, one NIC, through journald's socket and through logger.
     const viaJournal = (): Side => single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_ROOT: journalRoot, MACTABLE_SYSLOG_SOCKET: '' } }, resetOf(taps.slice(0, 1)));
     const viaLogger = (): Side => single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_ROOT: journalRoot } }, resetOf(taps.slice(0, 1)));
-    // --- end soak ---
     const e1 = oneOn('br1');
     const e2 = oneOn('br2');
     const e3 = oneOn('br3');
@@ -315,10 +311,8 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
           watcher: { argv: [cli, 'watch', '--root', stormRoot], lock: `${stormRoot}/run/mactable/watch.lock` },
         },
         plan: { mactable: single({ argv: [cli, 'plan', '--json', temp.file('domain-64.xml', many)] }), baseline: nodeE0 },
-        // --- soak (issue 21) ---
         journal1: { mactable: viaJournal(), baseline: nodeE0 },
         journalLogger: { mactable: viaJournal(), baseline: viaLogger() },
-        // --- end soak ---
         bridge: { mactable: node('-e', "require('child_process').spawnSync('bridge', ['-V'])"), baseline: nodeE0 },
         bridgeLogger: {
           mactable: node('-e', `const c = require('child_process'); c.spawnSync('bridge', ['-V']); c.spawnSync('logger', ['--prio-prefix', '-t', 'mactable', '-u', ${JSON.stringify(syslogSocket)}], { input: '<30>bench\\n' })`),
@@ -336,10 +330,8 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
       cases: [
         { name: 'ignored operation (prepare)', a: 'installed hooks/qemu', b: 'a `#!/bin/sh` + `exit 0` hook', target: 1.5, measure: 'wall', pair: 'ignored' },
         { name: 'started, 1 managed NIC', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.5, measure: 'wall', pair: 'started1', floor: 'bridgeLogger' },
-        // --- soak (issue 21) ---
         { name: 'started, 1 managed NIC, journald socket', a: 'installed hooks/qemu logging to journald\'s stream socket', b: '`node -e 0`', target: 1.5, measure: 'wall', pair: 'journal1', floor: 'bridgeLogger' },
         { name: 'started, 1 NIC: journald socket vs logger', a: 'installed hooks/qemu logging to journald\'s stream socket', b: 'the same call logging through `logger`', target: 1, measure: 'wall', pair: 'journalLogger' },
-        // --- end soak ---
         { name: 'started, 64 managed NICs', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.7, measure: 'wall', pair: 'started64', floor: 'bridgeLogger' },
         { name: 'peak RSS, started with 64 NICs', a: 'installed hooks/qemu', b: '`node -e 0`', target: 1.25, measure: 'rss', pair: 'started64' },
         { name: 'started, 1 NIC, 10 000 other entries', a: 'installed hooks/qemu, bridge with 10 000 other entries', b: 'the same call on a bridge without', target: 1.15, measure: 'wall', pair: 'fdb10k' },
@@ -367,14 +359,15 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
     if (inside.status !== 0) throw new Error('the measurement failed');
     const results = JSON.parse(inside.stdout) as Result[];
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`;
-    // Live migrations between two libvirt hosts (issue 20): not a ratio, frames counted per switch-over.
+    // Live migrations between two libvirt hosts: not a ratio, frames counted per switch-over.
     const gaps = only === null || only.includes('gaps') ? await gapRows(quick ? 1 : 3) : '';
     if (json) process.stdout.write(`${JSON.stringify({ machine, results, gaps }, null, 2)}\n`);
     else process.stdout.write(`${table(results, spec.rounds)}\n\n${gaps}\nMachine: ${machine}\n`);
   } finally {
-    syslog.kill();
-    if (syslog.exitCode === null && syslog.signalCode === null) await once(syslog, 'exit');
-    journal.kill(); // soak (issue 21)
+    for (const sink of [syslog, journal]) {
+      sink.kill();
+      if (sink.exitCode === null && sink.signalCode === null) await once(sink, 'exit');
+    }
     await ns.remove();
     temp.cleanup();
   }

@@ -5,7 +5,7 @@ import { canRun, sh, uniqueSuffix } from '../helpers/sh.js';
 
 const ID = `mtm${uniqueSuffix()}`;
 const MAC = '52:54:00:e4:00:01';
-// At most this many frames at 1 kHz may miss the guest at a switch-over (issue 20); sticky entries cannot follow
+// At most this many frames at 1 kHz may miss the guest at a switch-over; sticky entries cannot follow
 // the guest (its gap is measured, and written in docs/migration.md).
 const MAX_GAP = 5;
 
