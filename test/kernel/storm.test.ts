@@ -1,9 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockedExclusively } from '../helpers/lock-holder.js';
 import { Netns } from '../helpers/netns.js';
 import { kernelSuite } from '../helpers/sh.js';
-import { hookFrom, Storm } from '../helpers/storm.js';
+import { hookFrom, Storm, STORM_DRIVER, type StormRun } from '../helpers/storm.js';
 import { SyslogListener } from '../helpers/syslog.js';
 import { TempDir } from '../helpers/temp.js';
 import { eventually } from '../helpers/wait.js';
@@ -60,6 +60,23 @@ describe.skipIf(!kernelSuite('test/kernel/storm.test.ts'))(`a reconnect storm: $
     expect(nodeRuns().length).toBeGreaterThanOrEqual(1);
     expect(nodeRuns().every((args) => args.endsWith('dist/mactable.mjs hook reconnect-all'))).toBe(true);
     expect(nodeRuns().length).toBeLessThanOrEqual(3);
+  });
+
+  it('a mark that cannot be left (reconnect.due is a directory): the hook does its own guest in Node.js and exits 0', async () => {
+    await storm.reset(temp);
+    const due = `${root}/run/mactable/reconnect.due`;
+    mkdirSync(due, { recursive: true });
+    try {
+      writeFileSync(started, '');
+      const one = { commands: [{ argv: [hook, 'storm0', 'reconnect', 'begin', '-'], stdin: `${temp.path}/storm0.live.xml` }], env };
+      const run = JSON.parse(await ns.exec(process.execPath, STORM_DRIVER, temp.json('one-hook.json', one))) as StormRun;
+      expect(run.codes).toEqual([0]);
+      expect(nodeRuns()).toHaveLength(1);
+      expect(nodeRuns()[0]).toMatch(/dist\/hook\.cjs hook qemu storm0 reconnect begin -$/u);
+      expect((await storm.wrong()).filter((tap) => tap === 'st0n0' || tap === 'st0n1')).toEqual([]);
+    } finally {
+      rmSync(due, { recursive: true });
+    }
   });
 
   it('with a watcher: no hook starts Node.js, every port right within 2 s of the first hook call, at most +150 MB', async () => {
