@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Five suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), soak (root: the
 // watcher under churn for MACTABLE_SOAK_SECONDS, 600 by default), e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package
-// in a clean Debian 12 root, replay under its Node.js 18).
+// in a clean Debian 12 root, replay under its Node.js 18, the unit under systemd there).
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
@@ -31,7 +31,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'distro', include: ['test/distro/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 900_000, sequence: { groupOrder: 3 } },
+        test: { name: 'distro', include: ['test/distro/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 900_000, fileParallelism: false, sequence: { groupOrder: 3 } },
       },
     ],
   },

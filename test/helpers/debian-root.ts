@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -31,6 +31,8 @@ export class DebianRoot {
   // debootstrap, then Debian's own nodejs from the same sources as this machine.
   async create(): Promise<{ debootstrapMs: number }> {
     this.path = mkdtempSync(join(tmpdir(), 'mactable-debian-'));
+    // A root's / is 0755 (mkdtemp makes 0700): its system users (_apt, messagebus) must get through it.
+    chmodSync(this.path, 0o755);
     const started = Date.now();
     await execa('debootstrap', ['--variant=minbase', 'bookworm', this.path, mirror()], { timeout: 600_000 });
     const debootstrapMs = Date.now() - started;

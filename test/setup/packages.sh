@@ -4,9 +4,10 @@
 # the administrator has one. Prints nothing when every package is there.
 set -eu
 # ip, bridge, logger, ping, arping, tcpdump: kernel suites; time, python3: the benchmark; promtool (prometheus):
-# the watcher's metrics; libvirt, QEMU, systemd-analyze: e2e; debootstrap and its keyring: distro; lintian: CI.
+# the watcher's metrics; libvirt, QEMU, systemd-analyze: e2e; debootstrap and its keyring, systemd-nspawn: distro;
+# lintian: CI.
 PACKAGES='iproute2 bsdutils util-linux iputils-ping arping tcpdump time python3 prometheus
-  libvirt-daemon-system libvirt-clients qemu-system-x86 systemd debootstrap debian-archive-keyring lintian'
+  libvirt-daemon-system libvirt-clients qemu-system-x86 systemd systemd-container debootstrap debian-archive-keyring lintian'
 POLICY=/usr/sbin/policy-rc.d
 
 missing=''

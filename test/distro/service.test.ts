@@ -1,0 +1,82 @@
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Booted } from '../helpers/booted.js';
+import { DebianRoot } from '../helpers/debian-root.js';
+import { SOURCE } from '../helpers/installed.js';
+import { canRun, isRoot, missingTool } from '../helpers/sh.js';
+import { eventually } from '../helpers/wait.js';
+
+const VERSION = JSON.parse(readFileSync(`${SOURCE}package.json`, 'utf8')).version as string;
+const DEB = `mactable_${VERSION}_all.deb`;
+const MAC = '52:54:00:5e:00:01';
+const STATUS = `<domstatus state='running' reason='booted' pid='4242'><domain type='kvm' id='1'><name>g1</name><uuid>5e5e5e5e-0000-4000-8000-000000000001</uuid><devices><interface type='bridge'><mac address='${MAC}'/><source bridge='br0'/><target dev='tap0'/></interface></devices></domain></domstatus>`;
+
+function missing(): string | null {
+  if (!isRoot) return 'it needs root for debootstrap and systemd-nspawn';
+  return missingTool({ debootstrap: 'debootstrap', unshare: 'util-linux', 'systemd-nspawn': 'systemd-container', nsenter: 'util-linux' });
+}
+
+// The package's unit as systemd runs it (its sandbox, its seccomp filter), not the watcher started by hand: a clean
+// Debian 12 root with systemd, Debian's Node.js and the package, booted by systemd-nspawn in a network of its own.
+describe.skipIf(!canRun('the unit under systemd (test/distro/service.test.ts)', missing()))("the watcher's unit under systemd in a Debian 12 container", () => {
+  const root = new DebianRoot();
+  let booted: Booted | null = null;
+  const run = (script: string) => (booted as Booted).run(script);
+  // Learning, flooding and the guest's static entry on tap0, as the container's kernel says.
+  const port = async () => {
+    const [link] = JSON.parse((await run('bridge -j -d link show dev tap0')).stdout) as Record<string, unknown>[];
+    const entries = JSON.parse((await run('bridge -j fdb show br br0 brport tap0')).stdout) as Record<string, unknown>[];
+    return { learning: link?.learning, flood: link?.flood, entry: entries.some((each) => each.mac === MAC && each.state === 'static') };
+  };
+
+  beforeAll(async () => {
+    const built = await execa('sh', [`${SOURCE}packaging/debian/build.sh`], { reject: false });
+    if (built.exitCode !== 0) throw new Error(`npm run package failed: ${built.stderr}`);
+    await root.create();
+    cpSync(`${SOURCE}dist/${DEB}`, `${root.path}/tmp/${DEB}`);
+    // systemd as init, then the package (without libvirt: the unit needs none to start); the maintainer scripts
+    // enable the unit, and start nothing in a chroot.
+    const apt = await root.run(`apt-get install -y -q --no-install-recommends systemd systemd-sysv dbus /tmp/${DEB} > /tmp/apt.log`);
+    if (apt.code !== 0) throw new Error(`installing systemd and the package in the root failed: ${apt.stderr}`);
+    booted = await Booted.boot(root.path);
+  }, 900_000);
+
+  afterAll(async () => {
+    try {
+      await booted?.poweroff();
+    } finally {
+      await root.cleanup();
+    }
+    expect(root.path === '' || !existsSync(root.path)).toBe(true);
+  }, 120_000);
+
+  it('starts at boot, stays up, holds /run/mactable/watch.lock with its pid, and doctor finds it', async () => {
+    expect(await eventually(async () => (await run('systemctl is-active mactable')).stdout === 'active', 30, 200)).toBe(true);
+    const pid = (await run('systemctl show -p MainPID --value mactable')).stdout;
+    // No restart: a system call the unit's filter refuses would have killed it (SIGSYS) and systemd restarted it.
+    expect((await run('systemctl show -p NRestarts --value mactable')).stdout).toBe('0');
+    // Active from its start (Type=simple); the lock a moment later.
+    expect(await eventually(async () => (await run('cat /run/mactable/watch.lock')).stdout === pid, 10, 100)).toBe(true);
+    // A shared lock is refused only while the watcher holds its exclusive one: exit 1.
+    expect((await run('flock -n -s /run/mactable/watch.lock true')).code).toBe(1);
+    const doctor = JSON.parse((await run('mactable doctor --json')).stdout) as { checks: { check: string; status: string; detail: string }[] };
+    expect(doctor.checks.find(({ check }) => check === 'watcher')).toMatchObject({ status: 'ok', detail: `mactable watch runs (pid ${pid})` });
+  });
+
+  it("keeps a running guest's port right and logs it to the journal as mactable", async () => {
+    const setUp = await run(
+      `printf '{ "bridges": ["br0"] }\\n' > /etc/libvirt/mactable.json && ip link add br0 type bridge && ip link set br0 up && ` +
+        'ip tuntap add dev tap0 mode tap && ip link set tap0 master br0 && ip link set tap0 up && ' +
+        `mkdir -p /run/libvirt/qemu && printf '%s\\n' "${STATUS}" > /run/libvirt/qemu/g1.xml.new && mv /run/libvirt/qemu/g1.xml.new /run/libvirt/qemu/g1.xml`,
+    );
+    expect(setUp.code, setUp.stderr).toBe(0);
+    const right = async () => JSON.stringify(await port()) === JSON.stringify({ learning: false, flood: false, entry: true });
+    expect(await eventually(right, 5, 100)).toBe(true);
+    // Drift by hand: the watcher's kernel monitor sees it and puts it back.
+    await run('bridge link set dev tap0 learning on flood on');
+    expect(await eventually(right, 5, 100)).toBe(true);
+    const journal = await run('journalctl -t mactable --no-pager -o cat');
+    expect(journal.stdout.split('\n')).toContain(`mactable: g1: tap0 on br0: static entry ${MAC} added, learning off, unicast flooding off (watch)`);
+  });
+});
