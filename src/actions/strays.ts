@@ -10,7 +10,7 @@ import type { Outcome } from '../report/report.js';
 // tap went) are deleted, never one on a running managed guest's tap; one on the port's own tap is the undo's. One
 // outcome per port that had one; one `bridge` process to look them up (one lookup per MAC, whatever the bridge
 // holds) and one to delete them.
-export async function removeLeftEntries(bridge: BridgeRunner, ports: LeftPort[], everyone: () => Plan[] | null): Promise<Outcome[]> {
+export async function ensureLeftEntriesGone(bridge: BridgeRunner, ports: LeftPort[], everyone: () => Plan[] | null): Promise<Outcome[]> {
   const lookups = new Map(ports.map((port) => [port, macsOf(port).map((mac): Lookup => ({ bridge: port.bridge, mac }))]));
   const answers = await findStaticEntries(bridge, [...lookups.values()].flat());
   const perPort = ports.map((port) => {

@@ -8,7 +8,7 @@ import { waiterArg, watcherRuns } from '../host/watchers.js';
 import { printable } from '../domain/names.js';
 import { desiredFor, pausedWords, vcpusRun } from '../plan/desired.js';
 import { leftPorts, managedPorts, planDomain, type LeftPort, type ManagedPort, type Plan } from '../plan/plan.js';
-import { removeLeftEntries } from '../actions/strays.js';
+import { ensureLeftEntriesGone } from '../actions/strays.js';
 import { everyGuest } from '../actions/plan-host.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 import type { Config } from '../config/config.js';
@@ -104,7 +104,7 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
 // announce after a migration) deleted. libvirt's XML names no taps by then: the ports are known by MAC and bridge.
 async function leave(host: HostFs, bridge: BridgeRunner, kept: ManagedPort[], left: LeftPort[], config: Config): Promise<Outcome[]> {
   const undone = await undoPorts(host, bridge, kept.filter((port) => !port.tapManaged));
-  return [...undone, ...(await removeLeftEntries(bridge, left, everyGuest(host, config)))];
+  return [...undone, ...(await ensureLeftEntriesGone(bridge, left, everyGuest(host, config)))];
 }
 
 // Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run, unless a

@@ -7,7 +7,7 @@ import type { HostFs } from '../host/fs.js';
 import { RECONNECT_DUE } from '../host/paths.js';
 import { vcpusRun } from '../plan/desired.js';
 import { managedPorts } from '../plan/plan.js';
-import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
+import { happened, outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { describe, EXIT } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { withTimeBound } from '../runtime/time-bound.js';
@@ -45,7 +45,8 @@ async function round(rt: Runtime, host: HostFs, config: Config): Promise<void> {
   const { plans, problems, everyone } = guestsInScope(host, config, []);
   rt.stderr(warnings(problems));
   const { fixed } = await reconcile(host, bounded.bridge, plans, config, everyone);
-  for (const { guest, outcome } of fixed) rt.stderr(`mactable: ${outcome.failure === null ? '' : 'warning: '}${outcomeLine(guest, outcome, '')}\n`);
+  // A drift gone by the time of the fix leaves nothing to say: no line.
+  for (const { guest, outcome } of fixed.filter((each) => happened(each.outcome))) rt.stderr(`mactable: ${outcome.failure === null ? '' : 'warning: '}${outcomeLine(guest, outcome, '')}\n`);
   // A paused guest's port becomes mactable's when its vCPUs run: the watcher sees to it, else a waiter of its own.
   const waiterProblems: string[] = [];
   for (const plan of plans.filter((each) => !vcpusRun(each.run) && managedPorts(each).length > 0)) {

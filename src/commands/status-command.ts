@@ -31,7 +31,7 @@ export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<numb
   return drifting ? 1 : 0;
 }
 
-// The documented JSON: {"drift": bool, "problems", "ports": [{guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state}]}.
+// The documented JSON (docs/watcher.md): {"drift": bool, "problems", "ports": [{guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state}]}.
 function statusJson(statuses: PortStatus[], drifting: boolean, problems: string[]) {
   return {
     drift: drifting,

@@ -8,7 +8,7 @@ import { everyonePlanned, ParseCache, planHost } from '../actions/plan-host.js';
 import { macsOf } from '../host/port.js';
 import type { ManagedPort } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
-import { removeLeftEntries } from '../actions/strays.js';
+import { ensureLeftEntriesGone } from '../actions/strays.js';
 import { happened, outcomeLine, type Outcome } from '../report/report.js';
 import type { BridgeRunner, LogLine } from '../runtime/runtime.js';
 
@@ -78,7 +78,7 @@ export class Reconciler {
     for (const { guest, outcome } of fixed) this.record(lines, guest, outcome);
     if (left || guests === null || gone.length > 0) {
       for (const [guest, { ports }] of this.left) {
-        for (const outcome of await removeLeftEntries(bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
+        for (const outcome of await ensureLeftEntriesGone(bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
       }
     }
     const failed = new Set(fixed.filter(({ outcome }) => outcome.failure !== null).map(({ guest }) => guest));

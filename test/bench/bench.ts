@@ -143,7 +143,10 @@ async function startWatcher({ argv, lock }: { argv: string[]; lock: string }, en
   const child = spawn(argv[0] as string, argv.slice(1), { env, stdio: 'ignore' });
   const end = Date.now() + 30_000;
   while (!lockedExclusively(lock)) {
-    if (Date.now() > end) throw new Error(`the watcher did not take ${lock} within 30 s`);
+    if (Date.now() > end) {
+      child.kill('SIGKILL');
+      throw new Error(`the watcher did not take ${lock} within 30 s`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return child;

@@ -144,8 +144,9 @@ export class Box {
     return this.holder.run(`${this.prefix}/bin/mactable`, ...args);
   }
 
-  startWatcher(...args: string[]): Promise<Watcher> {
-    return this.spawn(`${this.prefix}/bin/mactable`, 'watch', ...args);
+  startWatcher(args: string[] = [], env: Record<string, string> = {}): Promise<Watcher> {
+    const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`);
+    return this.spawn('env', ...settings, `${this.prefix}/bin/mactable`, 'watch', ...args);
   }
 
   private async startDaemons(): Promise<void> {
@@ -163,13 +164,15 @@ export class Box {
     if (!(await eventually(answers, 60, 100))) throw new Error("the box's libvirtd did not answer within 60 s");
   }
 
-  // Stop and start libvirtd: running guests stay up and the qemu hook runs `reconnect` for each.
-  async restartLibvirtd(): Promise<void> {
+  // Stop and start libvirtd (running `whileDown` in between): running guests stay up and the qemu hook runs
+  // `reconnect` for each.
+  async restartLibvirtd(whileDown: () => Promise<unknown> = async () => undefined): Promise<void> {
     const pid = (await this.exec('cat', `${this.path}/libvirtd.pid`)).trim();
     await this.exec('kill', pid);
     if (!(await eventually(async () => (await this.holder.run('kill', '-0', pid)).code !== 0, 30, 100))) {
       throw new Error("the box's libvirtd did not stop within 30 s");
     }
+    await whileDown();
     await this.startLibvirtd();
   }
 

@@ -26,7 +26,7 @@ describe.skipIf(!kernelSuite('test/kernel/concurrency.test.ts'))(
       for (const g of guests) for (const n of nics) await ns.tap(tap(g, n), 'br0');
     });
     afterAll(async () => {
-      await ns.remove();
+      await ns?.remove();
       temp.cleanup();
     });
 

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Netns } from '../helpers/netns.js';
 import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, timeUntil } from '../helpers/wait.js';
 import { Watcher } from '../helpers/watcher.js';
 import { bridgeNic, statusDomain } from '../helpers/xml.js';
 
@@ -24,10 +24,6 @@ describe.skipIf(!kernelSuite('test/kernel/daemon-socket.test.ts'))('the watcher 
     return !state.learning && !state.flood && (await ns.staticEntries('br0')).some((entry) => entry.ifname === 'tap0' && entry.mac === MAC);
   };
   const drift = () => ns.exec('bridge', 'link', 'set', 'dev', 'tap0', 'learning', 'on', 'flood', 'on');
-  const timeUntil = async (check: () => Promise<boolean>, seconds: number) => {
-    const started = Date.now();
-    return (await eventually(check, seconds)) ? Date.now() - started : null;
-  };
 
   beforeAll(async () => {
     ns = await Netns.create();
@@ -41,8 +37,11 @@ describe.skipIf(!kernelSuite('test/kernel/daemon-socket.test.ts'))('the watcher 
     watcher = null;
   });
   afterAll(async () => {
-    await ns.remove();
-    temp.cleanup();
+    try {
+      await ns?.remove();
+    } finally {
+      temp.cleanup();
+    }
   });
 
   it.each(['libvirt-sock', 'virtqemud-sock'])('%s made again: ports that drifted meanwhile are right within 1 s; another file there changes nothing', async (socket) => {

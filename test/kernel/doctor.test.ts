@@ -18,8 +18,11 @@ describe.skipIf(!kernelSuite('test/kernel/doctor.test.ts'))("doctor's sticky and
     ns = await Netns.create();
   });
   afterAll(async () => {
-    await ns.remove();
-    temp.cleanup();
+    try {
+      await ns?.remove();
+    } finally {
+      temp.cleanup();
+    }
   });
 
   // Run in the test's mount namespace (private), so a mount the probe made would show there and only there.

@@ -34,7 +34,7 @@ describe.skipIf(!kernelSuite('test/kernel/faults.test.ts'))(
       await ns.tap('tap0', 'br0');
       await ns.tap('tap1', 'br0');
     });
-    afterEach(() => ns.remove());
+    afterEach(() => ns?.remove());
     afterAll(() => temp.cleanup());
 
     it('a tap removed between the checks and the FDB step: that port fails, the other is done', async () => {

@@ -24,7 +24,7 @@ describe.skipIf(!kernelSuite('test/kernel/hook.test.ts'))(
       await ns.bridge('br0');
       for (const tap of ['tap0', 'tap1', 'tap2']) await ns.tap(tap, 'br0');
     });
-    afterEach(async () => ns.remove());
+    afterEach(async () => ns?.remove());
     afterAll(() => temp.cleanup());
 
     const threePorts = liveDomain(MACS.map((mac, i) => bridgeNic(mac, 'br0', `tap${i}`)));

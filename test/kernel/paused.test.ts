@@ -68,7 +68,7 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts', { python3: 'python3' 
         expect(await eventually(async () => (await waiters()) === '', 3)).toBe(true);
       } finally {
         watcher = null;
-        await ns.remove();
+        await ns?.remove();
       }
     });
     afterAll(() => temp.cleanup());

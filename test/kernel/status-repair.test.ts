@@ -34,7 +34,7 @@ describe.skipIf(!kernelSuite('test/kernel/status-repair.test.ts'))(
       expect((await mactable('repair', '--all')).code).toBe(0);
     });
     afterEach(async () => {
-      await ns.remove();
+      await ns?.remove();
       unlinkSync(`${qemu}/guest1.xml`);
       unlinkSync(`${qemu}/guest2.xml`);
     });

@@ -49,7 +49,7 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
         await watcher?.kill();
       } finally {
         watcher = null;
-        await ns.remove();
+        await ns?.remove();
       }
       rmSync(qemu, { recursive: true, force: true });
       mkdirSync(qemu, { recursive: true });
