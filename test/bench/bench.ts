@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { buildSync } from 'esbuild';
-import { Netns } from '../helpers/netns.js';
+import { asLibvirtLeavesIt, Netns } from '../helpers/netns.js';
 import { gapRows } from './gaps.js';
 import { installSh, SOURCE } from '../helpers/installed.js';
 import { lockedExclusively } from '../helpers/lock-holder.js';
@@ -196,7 +196,6 @@ async function syslogSink(path: string): Promise<ChildProcess> {
 }
 
 const mac = (i: number, prefix = '52:54:00:be') => `${prefix}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
-const resetOf = (ports: { tap: string; mac: string }[]) => ports.map(({ tap, mac: m }) => `link set dev ${tap} learning on flood on\nfdb del ${m} dev ${tap} master\n`).join('');
 
 // A stand-in for journald's stream socket (/run/systemd/journal/stdout) that reads every connection to its end.
 async function journalSink(path: string): Promise<ChildProcess> {
@@ -252,7 +251,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
     }
     const one = liveDomain([bridgeNic(mac(0), 'br0', 'tap0')], 'bench1');
     const many = liveDomain(taps.map(({ mac: m, tap }) => bridgeNic(m, 'br0', tap)), 'bench64');
-    const oneOn = (bridge: string) => ({ xml: liveDomain([bridgeNic(mac(0), bridge, `${bridge}t`)], 'bench1'), reset: resetOf([{ tap: `${bridge}t`, mac: mac(0) }]) });
+    const oneOn = (bridge: string) => ({ xml: liveDomain([bridgeNic(mac(0), bridge, `${bridge}t`)], 'bench1'), reset: asLibvirtLeavesIt([{ tap: `${bridge}t`, mac: mac(0) }]) });
     // A --root tree per bridge whose /sys is the namespace's own and whose /run holds 10 guests' status files.
     const statusRoot = async (bridge: string) => {
       const root = `${temp.path}/root-${bridge}`;
@@ -288,8 +287,8 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
     const node = (...args: string[]): Side => single({ argv: [process.execPath, ...args] });
     const status = (root: string): Side => single({ argv: [cli, 'status', '--root', root] });
     // The same started call, one NIC, through journald's socket and through logger.
-    const viaJournal = (): Side => single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_ROOT: journalRoot, MACTABLE_SYSLOG_SOCKET: '' } }, resetOf(taps.slice(0, 1)));
-    const viaLogger = (): Side => single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_ROOT: journalRoot } }, resetOf(taps.slice(0, 1)));
+    const viaJournal = (): Side => single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_ROOT: journalRoot, MACTABLE_SYSLOG_SOCKET: '' } }, asLibvirtLeavesIt(taps.slice(0, 1)));
+    const viaLogger = (): Side => single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_ROOT: journalRoot } }, asLibvirtLeavesIt(taps.slice(0, 1)));
     const e1 = oneOn('br1');
     const e2 = oneOn('br2');
     const e3 = oneOn('br3');
@@ -300,8 +299,8 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
       env: specEnv,
       pairs: {
         ignored: { mactable: single({ argv: [hook, 'bench1', 'prepare', 'begin', '-'], stdin: one }), baseline: single({ argv: [shHook, 'bench1', 'prepare', 'begin', '-'], stdin: one }) },
-        started1: { mactable: started(one, resetOf(taps.slice(0, 1))), baseline: nodeE0 },
-        started64: { mactable: started(many, resetOf(taps), 'bench64'), baseline: nodeE0 },
+        started1: { mactable: started(one, asLibvirtLeavesIt(taps.slice(0, 1))), baseline: nodeE0 },
+        started64: { mactable: started(many, asLibvirtLeavesIt(taps), 'bench64'), baseline: nodeE0 },
         fdb10k: { mactable: started(e1.xml, e1.reset), baseline: started(e3.xml, e3.reset) },
         fdb50k: { mactable: started(e2.xml, e2.reset), baseline: started(e3.xml, e3.reset) },
         nothing: { mactable: single({ argv: [hook, 'bench1', 'started', 'begin', '-'], stdin: one, env: { MACTABLE_CONFIG: temp.json('nothing.json', { bridges: [] }) } }), baseline: nodeE0 },

@@ -1,15 +1,13 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DebianRoot } from '../helpers/debian-root.js';
+import { DEB, DebianRoot, VERSION } from '../helpers/debian-root.js';
 import { DIST } from '../helpers/dist.js';
 import { SOURCE } from '../helpers/installed.js';
 import { FIXTURES } from '../helpers/runtime.js';
 import { canRun, isRoot, missingTool } from '../helpers/sh.js';
 import { SyslogListener } from '../helpers/syslog.js';
 
-const VERSION = JSON.parse(readFileSync(`${SOURCE}package.json`, 'utf8')).version as string;
-const DEB = `mactable_${VERSION}_all.deb`;
 const HOOK = '/etc/libvirt/hooks/qemu.d/mactable';
 const CONFFILE = '/etc/libvirt/mactable.json';
 const SAMPLES = `${FIXTURES}libvirt-9.0/`;
@@ -46,11 +44,9 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
   };
 
   beforeAll(async () => {
-    const built = await execa('sh', [`${SOURCE}packaging/debian/build.sh`], { reject: false });
-    if (built.exitCode !== 0) throw new Error(`npm run package failed: ${built.stderr}`);
     const { debootstrapMs } = await root.create();
     process.stderr.write(`distro: debootstrap took ${(debootstrapMs / 1000).toFixed(1)} s\n`);
-    cpSync(`${SOURCE}dist/${DEB}`, `${root.path}/tmp/${DEB}`);
+    await root.addPackage();
     // The built program and the fixtures at the same absolute paths, so plans name the same files.
     mkdirSync(`${root.path}${SOURCE}test`, { recursive: true });
     cpSync(`${SOURCE}dist`, `${root.path}${SOURCE}dist`, { recursive: true });

@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Box, boxMissing } from '../helpers/box.js';
-import { readStaticEntries } from '../helpers/netns.js';
+import { asLibvirtLeavesIt, readStaticEntries } from '../helpers/netns.js';
 import { canRun, uniqueSuffix } from '../helpers/sh.js';
 import { eventually, timeUntil } from '../helpers/wait.js';
-import type { Watcher } from '../helpers/watcher.js';
+import { BLIND_BRIDGE, type Watcher } from '../helpers/watcher.js';
 
 const ID = `mtr${uniqueSuffix()}`;
 const GUESTS = 20;
@@ -31,7 +31,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/restart.test.ts)', boxMissing()))(`
     box = await Box.create({ mactable: { bridges: ['br0'] }, node: wrapper });
     await box.bridge('br0');
     const blind = `${dir}/bridge`;
-    writeFileSync(blind, '#!/bin/sh\n[ "$1" = monitor ] && exec sleep 600\nexec bridge "$@"\n', { mode: 0o755 });
+    writeFileSync(blind, BLIND_BRIDGE, { mode: 0o755 });
     watcher = await box.startWatcher(['--interval', '3600'], { MACTABLE_BRIDGE: blind });
     for (let i = 0; i < GUESTS; i++) {
       await box.guest({ name: `${ID}-${i}`, nics: [`<interface type='bridge'><mac address='${mac(i)}'/><source bridge='br0'/><model type='virtio'/></interface>`] });
@@ -56,8 +56,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/restart.test.ts)', boxMissing()))(`
 
   // Every port as libvirt leaves a tap: learning and flooding on, no static entry.
   const driftAll = (taps: Map<string, string>) => {
-    const lines = [...taps].map(([address, tap]) => `link set dev ${tap} learning on flood on\nfdb del ${address} dev ${tap} master\n`);
-    writeFileSync(`${dir}/drift`, lines.join(''));
+    writeFileSync(`${dir}/drift`, asLibvirtLeavesIt([...taps].map(([address, tap]) => ({ tap, mac: address }))));
     return box.exec('bridge', '-batch', `${dir}/drift`);
   };
 

@@ -1,23 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
-import type { RootRun } from './debian-root.js';
+import { PATH, type RootRun } from './debian-root.js';
+import { childrenOf, commOf } from './procfs.js';
 import { eventually } from './wait.js';
-
-const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
-
-// The first child of `pid` named `name`, if any.
-function childNamed(pid: number, name: string): number | undefined {
-  for (const entry of readdirSync('/proc').filter((each) => /^\d+$/u.test(each))) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [, comm, , parent] = /^\d+ \((.*)\) (\S) (\d+)/u.exec(stat) ?? [];
-      if (Number(parent) === pid && comm === name) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
 // A Debian root booted with systemd as its init (systemd-nspawn) in a network of its own, /sys writable there as
 // on a host. nspawn runs in a mount namespace of ours with a tmpfs on /run, so its own bookkeeping
@@ -36,7 +20,9 @@ export class Booted {
       env: { SYSTEMD_NSPAWN_API_VFS_WRITABLE: '1' },
     });
     let init: number | undefined;
-    await eventually(() => (init = childNamed(nspawn.pid as number, 'systemd')) !== undefined || nspawn.exitCode !== null, 30, 50);
+    // nspawn's child becomes the container's pid 1 once it has exec'd systemd.
+    const systemd = () => childrenOf(nspawn.pid as number).find((child) => commOf(child) === 'systemd');
+    await eventually(() => (init = systemd()) !== undefined || nspawn.exitCode !== null, 30, 50);
     if (init === undefined) {
       nspawn.kill('SIGKILL');
       throw new Error(`systemd-nspawn did not boot the root: ${String((await nspawn).stderr)}`);
@@ -55,8 +41,15 @@ export class Booted {
 
   // A shell script run inside the container (all its namespaces), with a clean environment.
   async run(script: string): Promise<RootRun> {
-    const result = await execa('nsenter', ['-a', '-t', String(this.init), '/usr/bin/env', '-i', PATH, 'LC_ALL=C.UTF-8', 'sh', '-c', script], { reject: false, timeout: 60_000 });
+    const result = await execa('nsenter', [...this.inside(), 'sh', '-c', script], { reject: false, timeout: 60_000 });
     return { code: result.exitCode ?? -1, stdout: String(result.stdout).trim(), stderr: String(result.stderr).trim() };
+  }
+
+  // One command inside, by its arguments: its stdout, or it throws (an Exec for the readers in netns.ts).
+  exec = async (command: string, ...args: string[]): Promise<string> => String((await execa('nsenter', [...this.inside(), command, ...args], { timeout: 60_000 })).stdout);
+
+  private inside(): string[] {
+    return ['-a', '-t', String(this.init), '/usr/bin/env', '-i', PATH, 'LC_ALL=C.UTF-8'];
   }
 
   // systemd's own poweroff; after 30 s, SIGKILL to the container's init and to nspawn.

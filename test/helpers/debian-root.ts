@@ -2,15 +2,21 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { SOURCE } from './installed.js';
 import { sh } from './sh.js';
 
 const SOURCES = '/etc/apt/sources.list.d/debian.sources';
-const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
+// A root's commands run with this PATH and nothing else of this process's environment.
+export const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
 // Inside a mount namespace of its own: /proc, a read-only /sys and /dev are mounted into the root, then the
 // command runs there with a clean environment. The mounts end with the namespace, whatever happens.
 const ENTER =
   'mount -t proc proc "$0/proc" && mount -t sysfs -o ro sysfs "$0/sys" && mount --rbind /dev "$0/dev" && ' +
   `exec chroot "$0" /usr/bin/env -i ${PATH} LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"`;
+
+// The package as packaging/debian/build.sh (npm run package) names it, and the version in it.
+export const VERSION = JSON.parse(readFileSync(`${SOURCE}package.json`, 'utf8')).version as string;
+export const DEB = `mactable_${VERSION}_all.deb`;
 
 export interface RootRun {
   code: number;
@@ -43,6 +49,13 @@ export class DebianRoot {
     const apt = await this.run('apt-get update -q && apt-get install -y -q --no-install-recommends nodejs');
     if (apt.code !== 0) throw new Error(`installing nodejs in the Debian root failed: ${apt.stderr}`);
     return { debootstrapMs };
+  }
+
+  // Build the package from this checkout and put it into the root as /tmp/DEB.
+  async addPackage(): Promise<void> {
+    const built = await execa('sh', [`${SOURCE}packaging/debian/build.sh`], { reject: false });
+    if (built.exitCode !== 0) throw new Error(`npm run package failed: ${built.stderr}`);
+    await sh('cp', [`${SOURCE}dist/${DEB}`, `${this.path}/tmp/${DEB}`]);
   }
 
   // Run a shell script in the root; `env` is all it sees besides PATH, LC_ALL and DEBIAN_FRONTEND.

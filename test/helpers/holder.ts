@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { execa } from 'execa';
 import type { DistRun } from './dist.js';
 import { sh } from './sh.js';
+import { childrenOf } from './procfs.js';
 import { eventually } from './wait.js';
 
 // pid 1 of the new pid namespace: its own /sys (so /sys/class/net lists the namespace's devices), the bind
@@ -20,14 +21,6 @@ echo ready
 exec > /dev/null 2>&1
 while :; do sleep 1000000 & wait; done
 `;
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-  } catch {
-    return []; // gone
-  }
-}
 
 function netnsOf(pid: string | number): string | null {
   try {

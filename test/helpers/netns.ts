@@ -37,6 +37,10 @@ export async function readStaticEntries(exec: Exec, bridge: string): Promise<Fdb
   return entries.filter((entry) => entry.state === 'static');
 }
 
+// `bridge -batch` lines that put ports back as libvirt leaves a tap it made: learning and flooding on, no static entry.
+export const asLibvirtLeavesIt = (ports: { tap: string; mac: string }[]): string =>
+  ports.map(({ tap, mac }) => `link set dev ${tap} learning on flood on\nfdb del ${mac} dev ${tap} master\n`).join('');
+
 // A network namespace of our own, held by one process (`unshare`, no `ip netns add`: that bind-mounts /run/netns
 // over itself for good). The holder has a private mount namespace with a fresh sysfs, so /sys/class/net shows the
 // namespace's devices as under `ip netns exec`; everything runs there through nsenter. remove() kills every process

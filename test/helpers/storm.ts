@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Netns } from './netns.js';
+import { asLibvirtLeavesIt, type Netns } from './netns.js';
 import { SOURCE } from './installed.js';
 import type { TempDir } from './temp.js';
 import { bridgeNic, liveDomain, statusDomain } from './xml.js';
@@ -53,7 +53,7 @@ export class Storm {
 
   // What libvirt leaves, as `bridge -batch` lines (the bench runs them before each timed storm).
   resetLines(): string {
-    return this.ports.map(({ tap, mac }) => `link set dev ${tap} learning on flood on\nfdb del ${mac} dev ${tap} master\n`).join('');
+    return asLibvirtLeavesIt(this.ports);
   }
 
   // The driver's spec for `hook NAME reconnect begin -` of every guest at once, each with its XML on stdin.

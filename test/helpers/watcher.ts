@@ -2,16 +2,11 @@ import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { DIST, SERVICE_NODE_OPTIONS } from './dist.js';
 import type { Netns } from './netns.js';
+import { childrenOf } from './procfs.js';
 import { eventually } from './wait.js';
 
-// The processes whose parent `pid` is.
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-  } catch {
-    return []; // gone
-  }
-}
+// A `bridge` for the watcher (MACTABLE_BRIDGE) whose kernel monitor sees nothing: every other command is the real one.
+export const BLIND_BRIDGE = '#!/bin/sh\n[ "$1" = monitor ] && exec sleep 600\nexec bridge "$@"\n';
 
 // `mactable watch` (or another background process) running, its stderr collected line by line. `command` runs it
 // (it must exec, keeping its pid), or nsenter runs it in a box: then `pid` is nsenter's child, the process itself.

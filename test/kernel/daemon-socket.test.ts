@@ -4,7 +4,7 @@ import { Netns } from '../helpers/netns.js';
 import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { eventually, timeUntil } from '../helpers/wait.js';
-import { Watcher } from '../helpers/watcher.js';
+import { BLIND_BRIDGE, Watcher } from '../helpers/watcher.js';
 import { bridgeNic, statusDomain } from '../helpers/xml.js';
 
 const MAC = '52:54:00:00:0d:01';
@@ -16,7 +16,7 @@ describe.skipIf(!kernelSuite('test/kernel/daemon-socket.test.ts'))('the watcher 
   const temp = new TempDir();
   const config = temp.json('cfg.json', { bridges: ['br0'] });
   const { root, qemu } = temp.hostRoot();
-  const blind = temp.file('bridge', '#!/bin/sh\n[ "$1" = monitor ] && exec sleep 600\nexec bridge "$@"\n', 0o755);
+  const blind = temp.file('bridge', BLIND_BRIDGE, 0o755);
   let ns: Netns;
   let watcher: Watcher | null = null;
   const right = async () => {
