@@ -179,9 +179,14 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
   });
 
   it('apt-get purge leaves no file of ours', async () => {
-    const result = await root.run('apt-get purge -y -q mactable > /tmp/apt.log && dpkg-query -W mactable');
+    // What the watcher and the hook leave at run time: their locks and marks under /run/mactable.
+    const result = await root.run(
+      'mkdir -p /run/mactable/waiters && touch /run/mactable/watch.lock /run/mactable/reconnect.due /run/mactable/waiters/g1.lock && ' +
+        'apt-get purge -y -q mactable > /tmp/apt.log && dpkg-query -W mactable',
+    );
     expect(result.code).toBe(1);
     expect(ours()).toEqual([]);
+    expect(existsSync(`${root.path}/run/mactable`)).toBe(false);
     expect(existsSync(`${root.path}/etc/libvirt`)).toBe(false);
     expect(root.mounts()).toEqual([]);
   });
