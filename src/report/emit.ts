@@ -4,7 +4,7 @@ import type { LogLine, Runtime } from '../runtime/runtime.js';
 type Syslog = (lines: LogLine[]) => Promise<{ failure: string | null }>;
 
 // What a command says: text for stderr as it is shown, and lines for the system log.
-export interface Said {
+interface Said {
   stderr?: string;
   log?: LogLine[];
 }
