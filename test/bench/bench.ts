@@ -6,7 +6,7 @@
 // `previous`); --quick and --only write only where --results says.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { buildSync } from 'esbuild';
 import { asLibvirtLeavesIt, Netns } from '../helpers/netns.js';
@@ -237,7 +237,8 @@ function section(results: Result[], gaps: GapRow[] | string, machine: string, pa
     ]),
   );
   const modes = typeof gaps === 'string' ? gaps : Object.fromEntries(gaps.map(({ mode, ...row }) => [mode, row]));
-  return { ...runOf('npm run bench'), loadAverageAtEnd: round(loadavg()[0] as number, 1), machine, pairs, stormPairs, gapRoundTrips, rows, gaps: modes };
+  const bundles = { hookBytes: statSync(`${SOURCE}/dist/hook.cjs`).size, cliBytes: statSync(`${SOURCE}/dist/mactable.mjs`).size };
+  return { ...runOf('npm run bench'), loadAverageAtEnd: round(loadavg()[0] as number, 1), machine, pairs, stormPairs, gapRoundTrips, rows, gaps: modes, bundles };
 }
 
 // Markdown rows of the switch-over gaps.

@@ -79,10 +79,10 @@ export function knownFigures(results: unknown): Known[] {
 
 const NUMBER = String.raw`\d{1,3}(?:[ \u202f\u00a0]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?`;
 const UNIT = String.raw`ms|seconds|s|minutes|min|hours|h|bytes|KiB|KB|kB|MiB|MB|×|%`;
-const COUNTED = String.raw`events|reconciles|ports repaired|monitor kills|descriptors`;
+const COUNTED = String.raw`events|reconciles|rounds|ports repaired|monitor kills|descriptors`;
 // A number, optionally a range or change (`0.56–0.97`, `67.6 → 72.1`), then a unit; × not before a capital (`2 × AMD`).
 const WITH_UNIT = new RegExp(String.raw`(?<![\w.])(${NUMBER})(?:\s?(?:–|-|→|to)\s?(${NUMBER}))?\s?(${UNIT}|${COUNTED})(?![\w/])(?!\s[A-Z])`, 'gu');
-const DECIMAL = /(?<![\w.])(\d+\.\d{2,})(?![\w.]|\s?(?:ms|s|KiB|MB|×|%)\b)/gu;
+const DECIMAL = /(?<![\w.])(\d+\.\d{2,})(?!\w|\.\d|\s?(?:ms|s|KiB|MB|×|%)\b)/gu;
 const VERSION_BEFORE = /(?:Node(?:\.js)?|Linux|Ubuntu|Debian|libvirt|iproute2|esbuild|yargs|version|nodejs|v|>=|≥)\s*$/iu;
 
 const parse = (text: string) => {
@@ -103,12 +103,12 @@ export function quotedFigures(page: string, markdown: string): Quoted[] {
     if (raw.trim() === '') paragraph = '';
     else if (paragraph === '') paragraph = lines.slice(i, lines.findIndex((l, j) => j > i && l.trim() === '') >>> 0).join(' ');
     const line = raw.replace(/`[^`]*`/gu, '``');
-    const quote = (text: string, unit: string) => figures.push({ page, line: i + 1, text, unit, paragraph, ...parse(text) });
+    const quote = (text: string, unit: string, number = text) => figures.push({ page, line: i + 1, text, unit, paragraph, ...parse(number) });
     const taken: [number, number][] = [];
     for (const m of line.matchAll(WITH_UNIT)) {
       const unit = (m[3] as string) in UNITS ? (m[3] as string) : 'count';
-      quote(`${m[1]} ${m[3]}`, unit);
-      if (m[2] !== undefined) quote(`${m[2]} ${m[3]}`, unit);
+      quote(`${m[1]} ${m[3]}`, unit, m[1]);
+      if (m[2] !== undefined) quote(`${m[2]} ${m[3]}`, unit, m[2]);
       taken.push([m.index, m.index + m[0].length]);
     }
     for (const m of line.matchAll(DECIMAL)) {

@@ -16,14 +16,15 @@ function missing(): string | null {
   return missingTool({ unshare: 'util-linux', nsenter: 'util-linux', tcpdump: 'tcpdump', ping: 'iputils-ping' });
 }
 
-// An address nobody has: A's ARP request for it, a broadcast the bridge floods to every port, marks the end of the
-// traffic. It takes the same way in as the frames counted (A's port is never managed, its broadcasts always flood).
-const MARKER_IP = '10.0.0.250';
+// The end of the traffic: one broadcast echo request from A, which the bridge floods to every port (A's port is never
+// managed; broadcasts flood whatever unicast flooding says). It comes in the way the frames counted do, and it is one
+// frame, sent once: nothing of it arrives later (an ARP request would be sent again by the kernel).
+const MARKER_IP = '10.0.0.255';
 
 // Count the frames matching `filter` that arrive on `dev` inside `ns` while `traffic` runs: tcpdump prints frames in
 // the order they come in, so once the marker A sent after the traffic shows, every frame before it has been counted.
 async function countFrames(ns: Netns, dev: string, filter: string, traffic: () => Promise<unknown>, a: Netns): Promise<number> {
-  const [file, ...args] = ns.enter('tcpdump', '-i', dev, '-n', '-l', '-q', '--immediate-mode', `(${filter}) or (arp and dst host ${MARKER_IP})`);
+  const [file, ...args] = ns.enter('tcpdump', '-i', dev, '-n', '-l', '-q', '--immediate-mode', `(${filter}) or (icmp and dst host ${MARKER_IP})`);
   const capture = execa(file, args, { reject: false, buffer: true });
   let printed = '';
   capture.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
@@ -33,13 +34,13 @@ async function countFrames(ns: Netns, dev: string, filter: string, traffic: () =
     });
   });
   await traffic();
-  const [pingFile, ...pingArgs] = a.enter('ping', '-c', '1', '-W', '1', MARKER_IP);
+  const [pingFile, ...pingArgs] = a.enter('ping', '-b', '-c', '1', '-W', '1', MARKER_IP);
   const marker = execa(pingFile, pingArgs, { reject: false });
   const seen = await eventually(() => printed.includes(MARKER_IP), 10);
   marker.kill('SIGINT');
   capture.kill('SIGINT');
   await Promise.all([marker, capture]);
-  expect(seen, `A's marker ARP request for ${MARKER_IP} on ${dev}`).toBe(true);
+  expect(seen, `A's broadcast marker on ${dev}`).toBe(true);
   const lines = printed.split('\n');
   return lines.slice(0, lines.findIndex((line) => line.includes(MARKER_IP))).filter((line) => line.trim() !== '').length;
 }
