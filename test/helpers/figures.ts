@@ -55,6 +55,7 @@ function unitOfKey(key: string): string {
     [/Min$/u, 'min'],
     [/Bytes$/u, 'bytes'],
     [/KiB$/u, 'KiB'],
+    [/MiB$/u, 'MiB'],
     [/KB$/u, 'KB'],
     [/MB$/u, 'MB'],
     [/^(ratio|target)$|Ratio$/u, 'ratio'],
