@@ -222,7 +222,7 @@ async function journalSink(path: string): Promise<ChildProcess> {
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
 // The results file's bench section: per row the medians (the unit in the key), ratio, target and floor; per mode the gaps.
-function section(results: Result[], gaps: GapRow[] | string, machine: string, pairs: number, stormPairs: number, gapRoundTrips: number): Section {
+function section(run: Section, results: Result[], gaps: GapRow[] | string, machine: string, pairs: number, stormPairs: number, gapRoundTrips: number): Section {
   const unit = (r: Result) => (r.unit === 'ms' ? 'Ms' : 'KiB');
   const rows = Object.fromEntries(
     results.map((r) => [
@@ -238,7 +238,7 @@ function section(results: Result[], gaps: GapRow[] | string, machine: string, pa
   );
   const modes = typeof gaps === 'string' ? gaps : Object.fromEntries(gaps.map(({ mode, ...row }) => [mode, row]));
   const bundles = { hookBytes: statSync(`${SOURCE}/dist/hook.cjs`).size, cliBytes: statSync(`${SOURCE}/dist/mactable.mjs`).size };
-  return { ...runOf('npm run bench'), loadAverageAtEnd: round(loadavg()[0] as number, 1), machine, pairs, stormPairs, gapRoundTrips, rows, gaps: modes, bundles };
+  return { ...run, endedAt: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', loadAverageAtEnd: round(loadavg()[0] as number, 1), machine, pairs, stormPairs, gapRoundTrips, rows, gaps: modes, bundles };
 }
 
 // Markdown rows of the switch-over gaps.
@@ -248,6 +248,7 @@ const gapTable = (gaps: GapRow[] | string) =>
     : ['| switch-over gap, frames the running guest missed | A→B | B→A | median |', '|---|---|---|---|', ...gaps.map((g) => `| ${g.mode} | ${g.aToBFrames.join(', ')} | ${g.bToAFrames.join(', ')} | ${g.medianFrames} |`)].join('\n');
 
 async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only: string[] | null, resultsFile: string | null): Promise<void> {
+  const run = runOf(quick ? 'npm run bench -- --quick' : 'npm run bench');
   const temp = new TempDir();
   const ns = await Netns.create();
   const syslogSocket = `${temp.path}/log.sock`;
@@ -400,7 +401,7 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
     else process.stdout.write(`${table(results, spec.rounds)}\n\n${gapTable(gaps)}\n\nMachine: ${machine}\n`);
     if (resultsFile !== null) {
       const { previous: _, ...last } = readResults(resultsFile).bench ?? {};
-      writeSection(resultsFile, 'bench', { ...section(results, gaps, machine, spec.rounds, stormPairs, gapRoundTrips), ...(Object.keys(last).length > 0 ? { previous: last } : {}) });
+      writeSection(resultsFile, 'bench', { ...section(run, results, gaps, machine, spec.rounds, stormPairs, gapRoundTrips), ...(Object.keys(last).length > 0 ? { previous: last } : {}) });
       process.stderr.write(`bench: the figures are in ${resultsFile}\n`);
     }
   } finally {

@@ -3,7 +3,8 @@
 // - a number with a unit of time, size or ratio (`264 ms`, `67.6 → 72.1 MB`, `0.56–0.97 s`, `1.77 ×`, `12 %`);
 // - a number of soak events, reconciles, repaired ports, monitor kills or descriptors (`16 507 events`);
 // - a bare number with two or more decimals (a ratio: `1.77`), unless a version (after Node.js, Linux, `>=`...);
-// - every integer in a table whose header says A→B (the switch-over gaps), and every comma-separated list of integers in a cell.
+// - every integer (or `N / M`) in a table whose header says A→B (the switch-over gaps), and every comma-separated list of
+//   integers in a table cell.
 // It matches when some figure of the results file of the same kind, in the quoted unit and rounded to the quoted
 // decimals, equals it. A figure under a `previous` key (the bench's run before the last) matches only in a paragraph
 // that says it is past: was, were, before, earlier, previous.
@@ -120,7 +121,7 @@ export function quotedFigures(page: string, markdown: string): Quoted[] {
       if (/A→B/u.test(line)) gapTable = true;
       const cells = line.split('|').slice(1, -1).map((cell) => cell.trim());
       for (const cell of cells.slice(1)) {
-        if (gapTable && /^\d+$/u.test(cell)) quote(cell, 'count');
+        if (gapTable && /^\d+(?: \/ \d+)?$/u.test(cell)) for (const n of cell.split(' / ')) quote(n, 'count');
         else if (/^\d+(?:, \d+)+$/u.test(cell)) for (const n of cell.split(', ')) quote(n, 'count');
       }
     } else gapTable = false;

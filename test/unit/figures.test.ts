@@ -21,6 +21,7 @@ const NOT_MEASURED: Record<string, string> = {
   '10 MB': "the soak's bound on RSS growth",
   '20 MB': 'the junk input of test/unit/hostile-input.test.ts',
   '64 MB': "the unit's --max-old-space-size (packaging/mactable.service)",
+  '0.05': "how near its target a ratio moves across runs (docs/performance.md's judgement, no measurement)",
   '18.19': 'a Node.js version',
   '2.116': "lintian's version",
 };
