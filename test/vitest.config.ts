@@ -31,7 +31,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'distro', include: ['test/distro/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 900_000, fileParallelism: false, sequence: { groupOrder: 3 } },
+        test: { name: 'distro', include: ['test/distro/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 900_000, fileParallelism: false, sequence: { groupOrder: 4 } },
       },
     ],
   },

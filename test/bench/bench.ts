@@ -1,17 +1,20 @@
-// npm run bench [-- --quick] [-- --json] [-- --env=inherit] [-- --only=PAIR,PAIR]
+// npm run bench [-- --quick] [-- --json] [-- --env=inherit] [-- --only=PAIR,PAIR] [-- --results=FILE]
 // The installed hook and CLI timed side by side with their baselines (A B A B ...), in a network
 // namespace with bridges and taps. Wall time and peak RSS per whole process, from the OS.
 // A benchmark, not a test: it reports ratios of medians against targets and always exits 0 when it ran.
+// A full run writes its section of docs/results.json (the figures the docs quote; the run before it kept as
+// `previous`); --quick and --only write only where --results says.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { buildSync } from 'esbuild';
 import { asLibvirtLeavesIt, Netns } from '../helpers/netns.js';
-import { gapRows } from './gaps.js';
+import { gapRows, type GapRow } from './gaps.js';
 import { installSh, SOURCE } from '../helpers/installed.js';
 import { lockedExclusively } from '../helpers/lock-holder.js';
 import { NAIVE_HOOK, Storm, STORM_DRIVER, type StormRun } from '../helpers/storm.js';
+import { readResults, RESULTS, runOf, writeSection, type Section } from '../helpers/results.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, liveDomain, statusDomain } from '../helpers/xml.js';
 
@@ -216,7 +219,36 @@ async function journalSink(path: string): Promise<ChildProcess> {
   return child;
 }
 
-async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only: string[] | null): Promise<void> {
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+// The results file's bench section: per row the medians (the unit in the key), ratio, target and floor; per mode the gaps.
+function section(run: Section, results: Result[], gaps: GapRow[] | string, machine: string, pairs: number, stormPairs: number, gapRoundTrips: number): Section {
+  const unit = (r: Result) => (r.unit === 'ms' ? 'Ms' : 'KiB');
+  const rows = Object.fromEntries(
+    results.map((r) => [
+      r.case,
+      {
+        [`mactable${unit(r)}`]: round(r.medianA, r.unit === 'ms' ? 1 : 0),
+        [`baseline${unit(r)}`]: round(r.medianB, r.unit === 'ms' ? 1 : 0),
+        ratio: round(r.ratio, 4),
+        target: r.target,
+        ...(r.floor === null ? {} : { floorRatio: round(r.floor.ratio, 4) }),
+      },
+    ]),
+  );
+  const modes = typeof gaps === 'string' ? gaps : Object.fromEntries(gaps.map(({ mode, ...row }) => [mode, row]));
+  const bundles = { hookBytes: statSync(`${SOURCE}/dist/hook.cjs`).size, cliBytes: statSync(`${SOURCE}/dist/mactable.mjs`).size };
+  return { ...run, endedAt: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', loadAverageAtEnd: round(loadavg()[0] as number, 1), machine, pairs, stormPairs, gapRoundTrips, rows, gaps: modes, bundles };
+}
+
+// Markdown rows of the switch-over gaps.
+const gapTable = (gaps: GapRow[] | string) =>
+  typeof gaps === 'string'
+    ? gaps
+    : ['| switch-over gap, frames the running guest missed | A→B | B→A | median |', '|---|---|---|---|', ...gaps.map((g) => `| ${g.mode} | ${g.aToBFrames.join(', ')} | ${g.bToAFrames.join(', ')} | ${g.medianFrames} |`)].join('\n');
+
+async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only: string[] | null, resultsFile: string | null): Promise<void> {
+  const run = runOf(quick ? 'npm run bench -- --quick' : 'npm run bench');
   const temp = new TempDir();
   const ns = await Netns.create();
   const syslogSocket = `${temp.path}/log.sock`;
@@ -362,9 +394,16 @@ async function orchestrate(quick: boolean, json: boolean, inherit: boolean, only
     const results = JSON.parse(inside.stdout) as Result[];
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`;
     // Live migrations between two libvirt hosts: not a ratio, frames counted per switch-over.
-    const gaps = only === null || only.includes('gaps') ? await gapRows(quick ? 1 : 3) : '';
+    const gapRoundTrips = quick ? 1 : 3;
+    const gaps = only === null || only.includes('gaps') ? await gapRows(gapRoundTrips) : 'Switch-over gaps not asked for';
+    const stormPairs = spec.pairs.storm?.rounds ?? spec.rounds;
     if (json) process.stdout.write(`${JSON.stringify({ machine, results, gaps }, null, 2)}\n`);
-    else process.stdout.write(`${table(results, spec.rounds)}\n\n${gaps}\nMachine: ${machine}\n`);
+    else process.stdout.write(`${table(results, spec.rounds)}\n\n${gapTable(gaps)}\n\nMachine: ${machine}\n`);
+    if (resultsFile !== null) {
+      const { previous: _, ...last } = readResults(resultsFile).bench ?? {};
+      writeSection(resultsFile, 'bench', { ...section(run, results, gaps, machine, spec.rounds, stormPairs, gapRoundTrips), ...(Object.keys(last).length > 0 ? { previous: last } : {}) });
+      process.stderr.write(`bench: the figures are in ${resultsFile}\n`);
+    }
   } finally {
     for (const sink of [syslog, journal]) {
       sink.kill();
@@ -381,5 +420,7 @@ if (args[0] === '--measure') {
   writeFileSync(process.stdout.fd, JSON.stringify(await measure(spec, args[2] as string)));
 } else {
   const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',') ?? null;
-  await orchestrate(args.includes('--quick'), args.includes('--json'), args.includes('--env=inherit'), only);
+  const quick = args.includes('--quick');
+  const resultsFile = args.find((arg) => arg.startsWith('--results='))?.slice('--results='.length) ?? (quick || only !== null ? null : RESULTS);
+  await orchestrate(quick, args.includes('--json'), args.includes('--env=inherit'), only, resultsFile);
 }

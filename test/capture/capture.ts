@@ -2,10 +2,11 @@
 // Run as root: npx tsx test/capture/capture.ts [OUTDIR]   (default test/fixtures/captured)
 // It makes a box (a libvirtd of its own, test/helpers/box.ts), creates objects named mtcap* in it, starts a
 // guest, and destroys the box again; the machine's libvirt is never touched.
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Box } from '../helpers/box.js';
+import { eventually } from '../helpers/wait.js';
 
 const OUT = process.argv[2] ?? new URL('../fixtures/captured/', import.meta.url).pathname;
 const HOOK = '/etc/libvirt/hooks/qemu.d/mtcap-capture';
@@ -93,7 +94,8 @@ async function capture(box: Box): Promise<void> {
   step('restarting libvirtd for reconnect');
   // A daemon restart runs `reconnect` for the running guest.
   await box.restartLibvirtd();
-  await sleep(1000);
+  // Its input saved by the capture hook: the reconnect has run.
+  if (!(await eventually(() => existsSync(`${box.path}${SPOOL}/mtcap-g1/hook-stdin/reconnect-begin.xml`), 30))) throw new Error('libvirtd ran no reconnect hook within 30 s of its restart');
   step('destroying the guest for stopped and release');
   await box.virsh('destroy', 'mtcap-g1');
   await cp(`${box.path}${SPOOL}`, OUT, { recursive: true });

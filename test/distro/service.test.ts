@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Booted } from '../helpers/booted.js';
 import { DEB, DebianRoot } from '../helpers/debian-root.js';
-import { readPortState, readStaticEntries } from '../helpers/netns.js';
+import { portProblem } from '../helpers/netns.js';
 import { canRun, isRoot, missingTool } from '../helpers/sh.js';
 import { eventually } from '../helpers/wait.js';
 import { bridgeNic, statusDomain } from '../helpers/xml.js';
@@ -21,11 +21,7 @@ describe.skipIf(!canRun('the unit under systemd (test/distro/service.test.ts)', 
   let booted: Booted | null = null;
   const run = (script: string) => (booted as Booted).run(script);
   // Learning and flooding off on tap0 and the guest's static entry on it, as the container's kernel says.
-  const right = async () => {
-    const exec = (booted as Booted).exec;
-    const { learning, flood } = await readPortState(exec, 'tap0');
-    return !learning && !flood && (await readStaticEntries(exec, 'br0')).some((entry) => entry.mac === MAC && entry.ifname === 'tap0');
-  };
+  const right = async () => (await portProblem((booted as Booted).exec, 'br0', 'tap0', [MAC])) === null;
 
   beforeAll(async () => {
     await root.create();

@@ -11,13 +11,6 @@ const KEY = ['--uri', 'urn:mactable:1', '--key', 'mactable'];
 let box: Box;
 const nic = (mac: string) => `<interface type='bridge'><mac address='${mac}'/><source bridge='${BRIDGE}'/><model type='virtio'/></interface>`;
 
-// The tap of a running guest's only NIC, from its live XML.
-async function tapOf(guest: string): Promise<string> {
-  const tap = /<target dev='([^']+)'/u.exec(await box.virsh('dumpxml', guest))?.[1];
-  if (tap === undefined) throw new Error(`${guest} has no tap`);
-  return tap;
-}
-
 async function entriesOn(tap: string): Promise<string[]> {
   return (await readStaticEntries(box.exec, BRIDGE)).filter((entry) => entry.ifname === tap).map((entry) => entry.mac);
 }
@@ -41,7 +34,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/metadata.test.ts)', boxMissing()))(
       await box.guest({ name, nics: [nic('52:54:00:e3:00:01')] }, false);
       await box.virsh('metadata', name, '--config', ...KEY, '--set', '<mactable manage="no"/>');
       await box.virsh('start', name);
-      const tap = await tapOf(name);
+      const tap = await box.tapOf(name);
       expect(await readPortState(box.exec, tap)).toEqual({ learning: true, flood: true });
       expect(await entriesOn(tap)).toEqual([]);
       const status = await box.mactable('status', '--json', name);
@@ -54,7 +47,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/metadata.test.ts)', boxMissing()))(
       const name = `${ID}-vr`;
       const mac = '52:54:00:e3:00:02';
       await box.guest({ name, nics: [nic(mac)] });
-      const tap = await tapOf(name);
+      const tap = await box.tapOf(name);
       expect(await entriesOn(tap)).toEqual([mac]);
 
       await box.virsh('metadata', name, '--live', ...KEY, '--set', `<mactable><interface mac="${mac}"><mac address="${VRRP}"/></interface></mactable>`);

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Box, boxMissing } from '../helpers/box.js';
-import { asLibvirtLeavesIt, readStaticEntries } from '../helpers/netns.js';
+import { asLibvirtLeavesIt, portsProblems } from '../helpers/netns.js';
 import { canRun, uniqueSuffix } from '../helpers/sh.js';
 import { eventually, timeUntil } from '../helpers/wait.js';
 import { BLIND_BRIDGE, type Watcher } from '../helpers/watcher.js';
@@ -45,14 +45,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/restart.test.ts)', boxMissing()))(`
   });
 
   // Every guest's tap: learning and flooding off, the guest's static entry on it.
-  const allRight = async (taps: Map<string, string>) => {
-    const links = JSON.parse(await box.exec('bridge', '-j', '-d', 'link', 'show')) as { ifname: string; learning: boolean; flood: boolean }[];
-    const entries = await readStaticEntries(box.exec, 'br0');
-    return [...taps].every(([address, tap]) => {
-      const link = links.find((candidate) => candidate.ifname === tap);
-      return link?.learning === false && link.flood === false && entries.some((entry) => entry.mac === address && entry.ifname === tap);
-    });
-  };
+  const allRight = async (taps: Map<string, string>) => (await portsProblems(box.exec, 'br0', [...taps].map(([mac, tap]) => ({ tap, mac })))).size === 0;
 
   // Every port as libvirt leaves a tap: learning and flooding on, no static entry.
   const driftAll = (taps: Map<string, string>) => {

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Box, boxMissing } from '../helpers/box.js';
 import { Holder } from '../helpers/holder.js';
-import { readPortState, readStaticEntries } from '../helpers/netns.js';
+import { portProblem, readPortState, readStaticEntries } from '../helpers/netns.js';
 import { canRun, sh, uniqueSuffix } from '../helpers/sh.js';
 import { eventually, timeUntil } from '../helpers/wait.js';
 import type { Watcher } from '../helpers/watcher.js';
@@ -14,14 +14,8 @@ const mac = (guest: number, nic: number) => `52:54:00:e3:${guest.toString(16).pa
 let box: Box;
 const nic = (address: string) => `<interface type='bridge'><mac address='${address}'/><source bridge='${BR}'/><model type='virtio'/></interface>`;
 
-const tapOf = (guest: string, address: string) => box.tapOf(guest, address);
-
 const staticOn = async (tap: string, address: string) => (await readStaticEntries(box.exec, BR)).some((e) => e.mac === address && e.ifname === tap);
 const entryAnywhere = async (address: string) => (await readStaticEntries(box.exec, BR)).some((e) => e.mac === address);
-const flagsOff = async (tap: string) => {
-  const state = await readPortState(box.exec, tap);
-  return !state.learning && !state.flood;
-};
 // As libvirt makes a plain bridge's port, and as mactable leaves it while the guest is paused.
 const flagsOn = async (tap: string) => {
   const state = await readPortState(box.exec, tap);
@@ -66,7 +60,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', boxMissing()))(
     const startWatcher = async () => (watcher = await box.startWatcher());
     // A paused guest's port as libvirt made it: learning and flooding on, no static entry for its MAC anywhere. Returns the tap.
     const pausedWithoutEntry = async (name: string, address: string) => {
-      const tap = await tapOf(name, address);
+      const tap = await box.tapOf(name, address);
       expect(await flagsOn(tap)).toBe(true);
       expect(await entryAnywhere(address)).toBe(false);
       return tap;
@@ -74,7 +68,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', boxMissing()))(
     // `virsh resume`, then how long until the tap has its static entry (flags still off): at most 1 s.
     const resumeUntilEntry = async (name: string, tap: string, address: string) => {
       await box.virsh('resume', name);
-      const took = await timeUntil(async () => (await flagsOff(tap)) && staticOn(tap, address));
+      const took = await timeUntil(async () => (await portProblem(box.exec, BR, tap, [address])) === null);
       expect(took).not.toBeNull();
       return took;
     };
@@ -90,8 +84,8 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', boxMissing()))(
       await box.guest({ name, acpi: true, nics: [nic(mac(1, 1))] });
       // A USB NIC: its unplug needs no guest OS to acknowledge it, so detach-interface really removes it here.
       await box.virsh('attach-interface', name, 'bridge', BR, '--mac', mac(1, 2), '--model', 'usb-net', '--live');
-      const tap = await tapOf(name, mac(1, 2));
-      const took = await timeUntil(async () => (await flagsOff(tap)) && staticOn(tap, mac(1, 2)));
+      const tap = await box.tapOf(name, mac(1, 2));
+      const took = await timeUntil(async () => (await portProblem(box.exec, BR, tap, [mac(1, 2)])) === null);
       expect(took).not.toBeNull();
       gaps.push(`hot-plug: right ${took} ms after attach-interface returned`);
       await box.virsh('detach-interface', name, 'bridge', '--mac', mac(1, 2), '--live');
@@ -143,7 +137,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', boxMissing()))(
       const vrrp = '00:00:5e:00:01:0b';
       const key = ['--uri', 'urn:mactable:1', '--key', 'mactable'];
       await box.guest({ name, nics: [nic(address)] });
-      const tap = await tapOf(name, address);
+      const tap = await box.tapOf(name, address);
       expect(await timeUntil(() => staticOn(tap, address), 5)).not.toBeNull();
       await box.virsh('metadata', name, '--live', ...key, '--set', `<mactable><interface mac="${address}"><mac address="${vrrp}"/></interface></mactable>`);
       const added = await timeUntil(() => staticOn(tap, vrrp));
@@ -161,7 +155,7 @@ describe.skipIf(!canRun('e2e tests (test/e2e/watch.test.ts)', boxMissing()))(
       const name = `${ID}-s`;
       const address = mac(4, 1);
       await box.guest({ name, nics: [nic(address)] });
-      const tap = await tapOf(name, address);
+      const tap = await box.tapOf(name, address);
       expect(await timeUntil(() => staticOn(tap, address), 5)).not.toBeNull();
       await box.virsh('suspend', name);
       const gone = await timeUntil(async () => !(await entryAnywhere(address)));

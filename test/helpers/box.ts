@@ -215,9 +215,11 @@ export class Box {
     return taps;
   }
 
-  async tapOf(guest: string, mac: string): Promise<string> {
-    const tap = (await this.tapsOf(guest)).get(mac);
-    if (tap === undefined) throw new Error(`${guest} has no tap for ${mac}`);
+  // The tap of a running guest's NIC with this MAC; without a MAC, of its only NIC.
+  async tapOf(guest: string, mac?: string): Promise<string> {
+    const taps = await this.tapsOf(guest);
+    const tap = mac === undefined ? (taps.size === 1 ? [...taps.values()][0] : undefined) : taps.get(mac);
+    if (tap === undefined) throw new Error(`${guest} has no tap${mac === undefined ? ' of a single NIC' : ` for ${mac}`}`);
     return tap;
   }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Box, migrate } from './box.js';
-import { readPortState, readStaticEntries } from './netns.js';
+import { portProblem, readStaticEntries } from './netns.js';
 import { eventually } from './wait.js';
 import type { Watcher } from './watcher.js';
 
@@ -109,11 +109,7 @@ export interface Span {
 // learning and flooding off and the static entry on the guest's tap (sticky when asked).
 export async function settledWithin(from: Box, to: Box, bridge: string, tap: string, mac: string, sticky: boolean): Promise<{ source: boolean; destination: boolean }> {
   const sourceClean = async () => !(await readStaticEntries(from.exec, bridge)).some((entry) => entry.mac === mac);
-  const destinationRight = async () => {
-    const { learning, flood } = await readPortState(to.exec, tap);
-    const entry = (await readStaticEntries(to.exec, bridge)).find((candidate) => candidate.mac === mac && candidate.ifname === tap);
-    return !learning && !flood && entry !== undefined && (entry.flags ?? []).includes('sticky') === sticky;
-  };
+  const destinationRight = async () => (await portProblem(to.exec, bridge, tap, [mac], sticky)) === null;
   const [source, destination] = await Promise.all([eventually(sourceClean, 1), eventually(destinationRight, 1)]);
   return { source, destination };
 }

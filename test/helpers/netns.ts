@@ -37,6 +37,39 @@ export async function readStaticEntries(exec: Exec, bridge: string): Promise<Fdb
   return entries.filter((entry) => entry.state === 'static');
 }
 
+// The one "port is right" judge: what a running guest's port differs in from what mactable makes of it (learning
+// and unicast flooding off, a static entry for each MAC on the tap, and when `sticky` is given, sticky or not as
+// asked), in words, or null. `state` null: the tap is no port of the bridge. `entries`: the bridge's static entries.
+export function portWrong(state: PortState | null, entries: FdbEntry[], tap: string, macs: string[], sticky?: boolean): string | null {
+  if (state === null) return `${tap} is not a bridge port`;
+  const onTap = entries.filter((entry) => entry.ifname === tap);
+  const problems = [
+    ...(state.learning ? ['learning on'] : []),
+    ...(state.flood ? ['unicast flooding on'] : []),
+    ...macs.flatMap((mac) => {
+      const entry = onTap.find((candidate) => candidate.mac === mac);
+      if (entry === undefined) return [`no static entry for ${mac}`];
+      return sticky === undefined || (entry.flags ?? []).includes('sticky') === sticky ? [] : [`the entry for ${mac} is ${sticky ? 'not ' : ''}sticky`];
+    }),
+  ];
+  return problems.length === 0 ? null : `${tap}: ${problems.join(', ')}`;
+}
+
+// The one "port is right" reader: one tap read back from the kernel and judged; null when it is right. A test
+// waits with `eventually(async () => (await portProblem(...)) === null)` and asserts with `.toBeNull()`.
+export async function portProblem(exec: Exec, bridge: string, tap: string, macs: string[], sticky?: boolean): Promise<string | null> {
+  const state = await readPortState(exec, tap).catch(() => null);
+  return portWrong(state, await readStaticEntries(exec, bridge), tap, macs, sticky);
+}
+
+// Many ports judged from two reads (every link's flags, the bridge's entries): the taps not right, each with its problem.
+export async function portsProblems(exec: Exec, bridge: string, ports: { tap: string; mac: string }[]): Promise<Map<string, string>> {
+  const links = JSON.parse(await exec('bridge', '-j', '-d', 'link', 'show')) as ({ ifname: string } & PortState)[];
+  const states = new Map(links.map(({ ifname, learning, flood }) => [ifname, { learning, flood }]));
+  const entries = await readStaticEntries(exec, bridge);
+  return new Map(ports.flatMap(({ tap, mac }) => ((problem) => (problem === null ? [] : [[tap, problem] as const]))(portWrong(states.get(tap) ?? null, entries, tap, [mac]))));
+}
+
 // `bridge -batch` lines that put ports back as libvirt leaves a tap it made: learning and flooding on, no static entry.
 export const asLibvirtLeavesIt = (ports: { tap: string; mac: string }[]): string =>
   ports.map(({ tap, mac }) => `link set dev ${tap} learning on flood on\nfdb del ${mac} dev ${tap} master\n`).join('');
@@ -123,6 +156,10 @@ export class Netns {
 
   portState(tap: string): Promise<PortState> {
     return readPortState((command, ...args) => this.exec(command, ...args), tap);
+  }
+
+  portProblem(bridge: string, tap: string, macs: string[], sticky?: boolean): Promise<string | null> {
+    return portProblem((command, ...args) => this.exec(command, ...args), bridge, tap, macs, sticky);
   }
 
   staticEntries(bridge: string): Promise<FdbEntry[]> {

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { asLibvirtLeavesIt, type Netns } from './netns.js';
+import { asLibvirtLeavesIt, type Netns, portsProblems } from './netns.js';
 import { SOURCE } from './installed.js';
 import type { TempDir } from './temp.js';
 import { bridgeNic, liveDomain, statusDomain } from './xml.js';
@@ -74,11 +74,8 @@ export class Storm {
     return JSON.parse(await this.ns.exec(process.execPath, STORM_DRIVER, this.spec(temp, 'storm-spec.json', hook, env))) as StormRun;
   }
 
-  // The ports that are not right: learning or flooding on, or the guest's static entry missing.
+  // The taps that are not right: learning or flooding on, or the guest's static entry missing.
   async wrong(): Promise<string[]> {
-    const links = JSON.parse(await this.ns.exec('bridge', '-j', '-d', 'link', 'show')) as { ifname: string; learning: boolean; flood: boolean }[];
-    const entries = new Set((await this.ns.staticEntries(this.bridge)).map((entry) => `${entry.ifname} ${entry.mac}`));
-    const flags = new Map(links.map((link) => [link.ifname, link]));
-    return this.ports.filter(({ tap, mac }) => flags.get(tap)?.learning !== false || flags.get(tap)?.flood !== false || !entries.has(`${tap} ${mac}`)).map(({ tap }) => tap);
+    return [...(await portsProblems((command, ...args) => this.ns.exec(command, ...args), this.bridge, this.ports)).keys()];
   }
 }

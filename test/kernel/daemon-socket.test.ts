@@ -19,10 +19,7 @@ describe.skipIf(!kernelSuite('test/kernel/daemon-socket.test.ts'))('the watcher 
   const blind = temp.file('bridge', BLIND_BRIDGE, 0o755);
   let ns: Netns;
   let watcher: Watcher | null = null;
-  const right = async () => {
-    const state = await ns.portState('tap0');
-    return !state.learning && !state.flood && (await ns.staticEntries('br0')).some((entry) => entry.ifname === 'tap0' && entry.mac === MAC);
-  };
+  const right = async () => (await ns.portProblem('br0', 'tap0', [MAC])) === null;
   const drift = () => ns.exec('bridge', 'link', 'set', 'dev', 'tap0', 'learning', 'on', 'flood', 'on');
 
   beforeAll(async () => {

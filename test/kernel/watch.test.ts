@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
-import { Netns } from '../helpers/netns.js';
+import { Netns, portsProblems } from '../helpers/netns.js';
 import { canRun, kernelSuite, missingTool } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { eventually, timeUntil } from '../helpers/wait.js';
@@ -25,10 +25,7 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
     const status = (name: string, taps: string[], state = 'running', reason = 'booted') =>
       writeStatus(qemu, name, taps.map((tap, i) => bridgeNic(MACS[i] as string, 'br0', tap)), state, reason);
     const entries = async (tap: string) => (await ns.staticEntries('br0')).filter((entry) => entry.ifname === tap).map((entry) => entry.mac);
-    const right = async (tap: string, mac: string) => {
-      const state = await ns.portState(tap);
-      return !state.learning && !state.flood && (await entries(tap)).includes(mac);
-    };
+    const right = async (tap: string, mac: string) => (await ns.portProblem('br0', tap, [mac])) === null;
     const start = async (...extra: string[]) => {
       watcher = Watcher.inNetns(ns, ['--root', root, '--config', config, '--metrics-file', metrics, ...extra], env);
       expect(await timeUntil(() => right('tap0', MACS[0] as string), 5)).not.toBeNull();
@@ -148,11 +145,8 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       const mac = (g: number, n: number) => `52:54:00:01:${g.toString(16).padStart(2, '0')}:0${n}`;
       await ns.exec('ip', '-batch', temp.file('taps.batch', guests.flatMap((g) => [0, 1].flatMap((n) => [`tuntap add dev ${tap(g, n)} mode tap`, `link set ${tap(g, n)} master br0`])).join('\n')));
       for (const g of guests) writeFileSync(`${qemu}/g${g}.xml`, statusDomain([0, 1].map((n) => bridgeNic(mac(g, n), 'br0', tap(g, n))), `g${g}`));
-      const allRight = async () => {
-        const links = JSON.parse(await ns.exec('bridge', '-j', '-d', 'link', 'show')) as { ifname: string; learning: boolean; flood: boolean }[];
-        const fdb = new Set((await ns.staticEntries('br0')).map((entry) => `${entry.ifname}/${entry.mac}`));
-        return guests.every((g) => [0, 1].every((n) => fdb.has(`${tap(g, n)}/${mac(g, n)}`) && links.some((l) => l.ifname === tap(g, n) && !l.learning && !l.flood)));
-      };
+      const ports = guests.flatMap((g) => [0, 1].map((n) => ({ tap: tap(g, n), mac: mac(g, n) })));
+      const allRight = async () => (await portsProblems((command, ...args) => ns.exec(command, ...args), 'br0', ports)).size === 0;
       watcher = Watcher.inNetns(ns, ['--root', root, '--config', config, '--metrics-file', metrics, '--interval', '2'], env);
       expect(await eventually(allRight, 20, 200)).toBe(true);
       const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'mu').exec(readFileSync(metrics, 'utf8'))?.[1]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bridgeNic } from '../helpers/xml.js';
+import { planOf } from '../helpers/plan.js';
 import { FIXTURES, runFake } from '../helpers/runtime.js';
 
 // br0 is listed in the config, br-x is not.
@@ -24,12 +25,9 @@ const domain = (metadata: string, nics = NICS) => `<domain type='qemu' id='3'>
 </domain>
 `;
 
-async function planOf(xml: string) {
-  const result = await runFake(['plan', '--json', '--root', ROOT, '--config', CONFIG, '-'], { stdin: xml });
-  expect(result.code).toBe(0);
-  const plan = JSON.parse(result.stdout) as { problems: string[]; ports: { manage: boolean; reason: string; extraMacs: string[] }[] };
-  // The problems go to stderr too, one warning each.
-  expect(result.stderr).toBe(plan.problems.map((problem) => `mactable: warning: ${problem}\n`).join(''));
+// The plan's problems and per port [manage, reason, extra MACs].
+async function rowsOf(xml: string) {
+  const plan = await planOf(runFake, '-', ROOT, CONFIG, xml);
   return { problems: plan.problems, ports: plan.ports.map(({ manage, reason, extraMacs }) => [manage, reason, extraMacs]) };
 }
 
@@ -91,12 +89,12 @@ describe('precedence: the NIC in the metadata, then the guest, then the config; 
     ],
     ['an undeclared prefix is not ours', `<mactable:mactable manage='no'/>`, [BY_CONFIG, NOT_LISTED, USER]],
   ])('%s', async (_case, metadata, ports) => {
-    expect(await planOf(domain(metadata))).toEqual({ problems: [], ports });
+    expect(await rowsOf(domain(metadata))).toEqual({ problems: [], ports });
   });
 
   it('finds a namespace declared on an ancestor (<metadata>)', async () => {
     const xml = domain(`<x:mactable manage='no'/>`).replace('<metadata>', "<metadata xmlns:x='urn:mactable:1'>");
-    expect(await planOf(xml)).toEqual({ problems: [], ports: [GUEST_NO, GUEST_NO, USER] });
+    expect(await rowsOf(xml)).toEqual({ problems: [], ports: [GUEST_NO, GUEST_NO, USER] });
   });
 
   it('reads what libvirt 9.0 writes into the status file for `virsh metadata --live --key mactable --set`', async () => {
@@ -107,9 +105,9 @@ describe('precedence: the NIC in the metadata, then the guest, then the config; 
         </mactable:interface>
       </mactable:mactable>`;
     const status = `<domstatus state='running' reason='booted' pid='1'>\n${domain(written)}</domstatus>\n`;
-    expect(await planOf(status)).toEqual({ problems: [], ports: [extras(NIC_YES, [VRRP]), NOT_LISTED, USER] });
+    expect(await rowsOf(status)).toEqual({ problems: [], ports: [extras(NIC_YES, [VRRP]), NOT_LISTED, USER] });
     // A prefixed --set under another key: libvirt keeps the element's own prefix and declares the key's as well.
-    expect(await planOf(domain(`<m:mactable xmlns:m="urn:mactable:1" xmlns:mtx="urn:mactable:1" manage="no"/>`))).toEqual({ problems: [], ports: [GUEST_NO, GUEST_NO, USER] });
+    expect(await rowsOf(domain(`<m:mactable xmlns:m="urn:mactable:1" xmlns:mtx="urn:mactable:1" manage="no"/>`))).toEqual({ problems: [], ports: [GUEST_NO, GUEST_NO, USER] });
   });
 });
 
@@ -119,7 +117,7 @@ describe('extra MACs wanted by two ports of one bridge are refused on both', () 
 
   it('the same extra MAC on two ports of br0; on another bridge it stands', async () => {
     const metadata = `<mactable:mactable ${NS}>${iface(M1, VRRP)}${iface(M2, VRRP)}${iface(M3, VRRP, " manage='yes'")}</mactable:mactable>`;
-    expect(await planOf(domain(metadata, TWO))).toEqual({
+    expect(await rowsOf(domain(metadata, TWO))).toEqual({
       problems: [`vrrp1: extra MAC ${VRRP} refused on bridge br0: ports vnet1, vnet2 all want it, and a MAC can have a static entry on one port only`],
       ports: [BY_CONFIG, BY_CONFIG, extras(NIC_YES, [VRRP])],
     });
@@ -127,7 +125,7 @@ describe('extra MACs wanted by two ports of one bridge are refused on both', () 
 
   it("an extra MAC that is another port's own MAC", async () => {
     const metadata = `<mactable:mactable ${NS}>${iface(M1, M2)}</mactable:mactable>`;
-    expect(await planOf(domain(metadata, TWO))).toEqual({
+    expect(await rowsOf(domain(metadata, TWO))).toEqual({
       problems: [`vrrp1: extra MAC ${M2} refused on bridge br0: ports vnet1, vnet2 all want it, and a MAC can have a static entry on one port only`],
       ports: [BY_CONFIG, BY_CONFIG, NOT_LISTED],
     });
@@ -174,17 +172,17 @@ describe('bad metadata: one message naming the guest and what is wrong; the rest
     ['every problem of one element in one message', bad(`<mactable:interface mac='${M1}' manage='maybe' x='1'/>`), `${P} <interface mac='${M1}'>: unknown attribute 'x' (known: mac, manage); manage must be 'yes' or 'no', not 'maybe'; ${IGNORED}`],
   ])('%s', async (_case, metadata, problem) => {
     // M1 falls back to the config (br0 is listed); M2's good <interface> stands.
-    expect(await planOf(domain(metadata))).toEqual({ problems: [problem], ports: [BY_CONFIG, NIC_YES, USER] });
+    expect(await rowsOf(domain(metadata))).toEqual({ problems: [problem], ports: [BY_CONFIG, NIC_YES, USER] });
   });
 
   it('two <mactable> elements: both ignored', async () => {
     const metadata = `<mactable:mactable ${NS} manage='no'/><m:mactable xmlns:m='urn:mactable:1' manage='yes'/>`;
-    expect(await planOf(domain(metadata))).toEqual({ problems: [`${P} 2 <mactable> elements, expected one; all are ignored`], ports: [BY_CONFIG, NOT_LISTED, USER] });
+    expect(await rowsOf(domain(metadata))).toEqual({ problems: [`${P} 2 <mactable> elements, expected one; all are ignored`], ports: [BY_CONFIG, NOT_LISTED, USER] });
   });
 
   it('control characters in a value are escaped', async () => {
     const metadata = bad(`<mactable:interface mac='${M1}' manage='n\to'/>`);
-    expect((await planOf(domain(metadata))).problems).toEqual([`${P} <interface mac='${M1}'>: manage must be 'yes' or 'no', not 'n\\x09o'; ${IGNORED}`]);
+    expect((await rowsOf(domain(metadata))).problems).toEqual([`${P} <interface mac='${M1}'>: manage must be 'yes' or 'no', not 'n\\x09o'; ${IGNORED}`]);
   });
 });
 

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
+import { planOf } from '../helpers/plan.js';
 import { FIXTURES } from '../helpers/runtime.js';
 
 const SAMPLES = `${FIXTURES}libvirt-9.0/`;
 const CAPTURED = `${FIXTURES}captured/mtcap-g1/`;
-
-async function planOf(xml: string, root: string, config?: string) {
-  const argv = ['plan', '--json', '--root', root, ...(config ? ['--config', `${FIXTURES}config/${config}`] : []), xml];
-  const result = await runDist(argv);
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout);
-}
 
 const port = (mac: string, tap: string | null, bridge: string | null, network: string | null, type: string, manage: boolean, reason: string) => ({
   mac,
@@ -34,20 +27,20 @@ describe('libvirt 9.0 samples, guest1: network mtm, bridge br-plain, network hos
   ];
 
   it('manages all three ports with the config', async () => {
-    expect(await planOf(`${SAMPLES}guest1/hook-stdin/started-begin.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', problems: [], ports: managed });
+    expect(await planOf(runDist, `${SAMPLES}guest1/hook-stdin/started-begin.xml`, root, `${FIXTURES}config/samples-guest1.json`)).toEqual({ domain: 'guest1', problems: [], ports: managed });
   });
 
   it('gives the same ports from the status XML', async () => {
-    expect(await planOf(`${root}/run/libvirt/qemu/guest1.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', problems: [], ports: managed });
+    expect(await planOf(runDist, `${root}/run/libvirt/qemu/guest1.xml`, root, `${FIXTURES}config/samples-guest1.json`)).toEqual({ domain: 'guest1', problems: [], ports: managed });
   });
 
   it.each(['start-begin', 'reconnect-begin'])('gives the same ports at %s (the taps exist from start on)', async (op) => {
-    expect(await planOf(`${SAMPLES}guest1/hook-stdin/${op}.xml`, root, 'samples-guest1.json')).toEqual({ domain: 'guest1', problems: [], ports: managed });
+    expect(await planOf(runDist, `${SAMPLES}guest1/hook-stdin/${op}.xml`, root, `${FIXTURES}config/samples-guest1.json`)).toEqual({ domain: 'guest1', problems: [], ports: managed });
   });
 
   it('manages nothing without a config', async () => {
     const missing = `${root}/etc/libvirt/mactable.json (no such file)`;
-    expect(await planOf(`${SAMPLES}guest1/hook-stdin/started-begin.xml`, root)).toEqual({
+    expect(await planOf(runDist, `${SAMPLES}guest1/hook-stdin/started-begin.xml`, root)).toEqual({
       domain: 'guest1',
       problems: [],
       ports: [
@@ -59,7 +52,7 @@ describe('libvirt 9.0 samples, guest1: network mtm, bridge br-plain, network hos
   });
 
   it.each(['prepare-begin', 'stopped-end', 'release-end'])('%s has no taps to manage', async (op) => {
-    const plan = await planOf(`${SAMPLES}guest1/hook-stdin/${op}.xml`, root, 'samples-guest1.json');
+    const plan = await planOf(runDist, `${SAMPLES}guest1/hook-stdin/${op}.xml`, root, `${FIXTURES}config/samples-guest1.json`);
     expect(plan.ports.map((p: { tap: string | null; manage: boolean }) => [p.tap, p.manage])).toEqual([
       [null, false],
       [null, false],
@@ -71,7 +64,7 @@ describe('libvirt 9.0 samples, guest1: network mtm, bridge br-plain, network hos
 describe('libvirt 9.0 samples, guest2: br-vlan, a pre-made tap, a custom tap name, user networking', () => {
   it('manages vnet14 and custom-tap7, skips mytap0 and the user NIC', async () => {
     const cfg = `${FIXTURES}config/samples-guest2.json`;
-    expect(await planOf(`${SAMPLES}guest2/hook-stdin/started-begin.xml`, `${SAMPLES}guest2/root`, 'samples-guest2.json')).toEqual({
+    expect(await planOf(runDist, `${SAMPLES}guest2/hook-stdin/started-begin.xml`, `${SAMPLES}guest2/root`, `${FIXTURES}config/samples-guest2.json`)).toEqual({
       domain: 'guest2',
       problems: [],
       ports: [
@@ -103,7 +96,7 @@ describe('captured by test/capture/capture.ts: seven kinds of NIC on one guest',
     ['virsh dumpxml of the running guest', 'virsh/dumpxml-live.xml'],
     ['the daemon status file', 'root/run/libvirt/qemu/mtcap-g1.xml'],
   ])('%s', async (_what, file) => {
-    expect(await planOf(`${CAPTURED}${file}`, root, 'captured.json')).toEqual({ domain: 'mtcap-g1', problems: [], ports: running });
+    expect(await planOf(runDist, `${CAPTURED}${file}`, root, `${FIXTURES}config/captured.json`)).toEqual({ domain: 'mtcap-g1', problems: [], ports: running });
   });
 
   it.each([
@@ -111,7 +104,7 @@ describe('captured by test/capture/capture.ts: seven kinds of NIC on one guest',
     ['hook input at release', 'hook-stdin/release-end.xml', 'network'],
   ])('%s: only the taps named in the XML remain', async (_what, file, hostbrType) => {
     const noTap = 'no tap named in the XML (<target dev>): the guest is not running';
-    expect(await planOf(`${CAPTURED}${file}`, root, 'captured.json')).toEqual({
+    expect(await planOf(runDist, `${CAPTURED}${file}`, root, `${FIXTURES}config/captured.json`)).toEqual({
       domain: 'mtcap-g1',
       problems: [],
       ports: [

@@ -1,9 +1,11 @@
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
+import { runOf, writeSection } from '../helpers/results.js';
 import { kernelSuite } from '../helpers/sh.js';
 import { TempDir } from '../helpers/temp.js';
 import { Watcher } from '../helpers/watcher.js';
@@ -12,6 +14,7 @@ import { bridgeNic, statusDomain } from '../helpers/xml.js';
 // The watcher under churn for MACTABLE_SOAK_SECONDS (600): 100 guests × 2 NICs under --root in a namespace, a seeded
 // driver at 20 events/s with bursts of 500, the kernel monitor killed now and then. At the end every port is right
 // within 1 s of the last event, and memory and file descriptors are where they were after the first minute.
+// MACTABLE_RESULTS=docs/results.json: a passing run writes its figures there (the soak section the docs quote).
 const SECONDS = Number(process.env.MACTABLE_SOAK_SECONDS ?? 600);
 const SEED = Number(process.env.MACTABLE_SOAK_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const GUESTS = 100;
@@ -87,6 +90,7 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
 
   it(`${GUESTS} guests × ${NICS.length} NICs, ${RATE} events/s with bursts of ${BURST}, for MACTABLE_SOAK_SECONDS (${SECONDS} s)`, async () => {
     process.stderr.write(`soak: seed ${SEED} (MACTABLE_SOAK_SEED repeats it), ${SECONDS} s (MACTABLE_SOAK_SECONDS)\n`);
+    const soakRun = runOf(`MACTABLE_SOAK_SECONDS=${SECONDS}: test/soak/watcher-soak.test.ts`);
     const random = prng(SEED);
     const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T;
     const netns = (ns = await Netns.create());
@@ -293,5 +297,30 @@ describe.skipIf(!kernelSuite('test/soak/watcher-soak.test.ts'))('soak: the watch
     expect(end.fds, `descriptors after ${BASELINE_S} s: ${base.targets.join(' ')}; at the end: ${fdTargets().join(' ')}`).toBe(base.fds);
     expect(monitorOf()).toHaveLength(1);
     expect(restarts).toBe(killed);
+    const mb = (kib: number) => Number((kib / MB).toFixed(1));
+    if (process.env.MACTABLE_RESULTS)
+      writeSection(process.env.MACTABLE_RESULTS, 'soak', {
+        ...soakRun,
+        loadAverageAtEnd: Number(loadavg()[0]?.toFixed(1)),
+        seed: SEED,
+        drivenS: Math.round(driven),
+        events,
+        monitorKills: killed,
+        restartsLogged: restarts,
+        reconciles,
+        portsRepaired: counter('mactable_repairs_total'),
+        repairFailures: counter('mactable_repair_failures_total'),
+        rightAfterLastEventMs: (right as number) - lastEvent,
+        baselineS: BASELINE_S,
+        rssAtBaselineMB: mb(base.rssKiB),
+        rssAtEndMB: mb(end.rssKiB),
+        rssMaxMB: mb(maxRss),
+        brkHeapAtBaselineMB: mb(samples.find((s) => s.at >= BASELINE_S)?.brkKiB ?? 0),
+        brkHeapAtEndMB: mb(brk()),
+        descriptorsAtBaseline: base.fds,
+        descriptorsAtEnd: end.fds,
+        cpuS: Number(cpu.toFixed(1)),
+        cpuPerEventMs: Number(((cpu * 1000) / events).toFixed(2)),
+      });
   }, (SECONDS + 300) * 1000);
 });
