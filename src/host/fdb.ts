@@ -97,9 +97,9 @@ function readView(answers: Answers, when: string, port: PortRef): PortView {
   return { failure: null, entries: entriesIn(entries.output, port.bridge), locked: link?.failure === null ? lockedIn(link.output) : null };
 }
 
-// Whether an entry is the static one mactable keeps (sticky when asked).
+// Whether an entry is the static one mactable keeps (sticky exactly when asked).
 function entryRight(entry: EntryState | null, sticky: boolean): boolean {
-  return entry?.state === 'static' && (!sticky || entry.flags.includes('sticky'));
+  return entry?.state === 'static' && entry.flags.includes('sticky') === sticky;
 }
 
 // Each port's view (its entries, its lock where asked), in one `bridge` process, by port; fails as a whole only
@@ -155,7 +155,10 @@ function entriesOutcome(work: EntryWork, answers: Answers): FdbOutcome {
     if (error !== null) return fail(`cannot add ${the(kind(goal), mac)}: ${error}`);
     if (after.failure !== null) return fail(`cannot read the entry back: ${after.failure}`);
     if (!entryRight(entryOf(after.entries, mac), goal.sticky)) return fail(`${the(kind(goal), mac)} is not there after bridge fdb replace`);
-    if (!entryRight(was && entryOf(was.entries, mac), goal.sticky)) changes.push(`${kind(goal)} ${mac} added`);
+    const had = was && entryOf(was.entries, mac);
+    // Only the flag differed (a migration away began, or ended without a switch-over): the entry never left the tap.
+    if (had?.state === 'static' && !entryRight(had, goal.sticky)) changes.push(`entry ${mac} ${goal.sticky ? 'made' : 'no longer'} sticky`);
+    else if (!entryRight(had, goal.sticky)) changes.push(`${kind(goal)} ${mac} added`);
   }
   for (const mac of drop) {
     const existed = was !== null && entryOf(was.entries, mac) !== null;

@@ -29,7 +29,7 @@ export function driftOf(port: PortRef, state: PortState, want: Desired): string[
     for (const { mac, entry } of entries) {
       if (entry === null) drift.push(`no entry for ${mac}`);
       else if (entry.state !== 'static') drift.push(`entry for ${mac} is ${entry.state}, not static`);
-      else if (want.sticky && !entry.flags.includes('sticky')) drift.push(`entry for ${mac} is not sticky`);
+      else if (want.sticky !== entry.flags.includes('sticky')) drift.push(`entry for ${mac} is ${want.sticky ? 'not ' : ''}sticky`);
     }
     if (want.lock && state.locked !== true) drift.push(state.locked === null ? 'lock unknown' : 'port not locked');
   } else {
