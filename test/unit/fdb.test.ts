@@ -97,6 +97,16 @@ describe('sticky entries and locked ports, when the config asks', () => {
     expect(fake.locked.get('tap0')).toBeUndefined();
   });
 
+  it('turns the flag alone off and on again (a migration away that was cancelled), saying so', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: PORT.mac, state: 'static', flags: ['sticky'] }]);
+    const plain = { present: true, sticky: false, lock: false };
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, goal: plain, stale: [] }])).toEqual([{ changes: [`entry ${PORT.mac} no longer sticky`], failure: null }]);
+    expect(fake.entries.get('tap0')).toEqual([{ mac: PORT.mac, state: 'static', flags: [] }]);
+    expect(await ensureEntries(runnerOf(fake), [{ port: PORT, goal: { ...plain, sticky: true }, stale: [] }])).toEqual([{ changes: [`entry ${PORT.mac} made sticky`], failure: null }]);
+    expect(fake.entries.get('tap0')).toEqual([{ mac: PORT.mac, state: 'static', flags: ['sticky'] }]);
+  });
+
   it('fails when the entry is static but not sticky', async () => {
     const fake = new FakeBridge();
     const runner: BridgeRunner = async (args, input) => fake.run(args, input.replace(' sticky', ''));
