@@ -1,20 +1,22 @@
-import { ensurePorts, undoPorts } from '../actions/apply.js';
+import { undoPorts, type PortOutcome } from '../actions/apply.js';
+import { applyStatuses, portStatuses } from '../actions/reconcile.js';
 import { DEFAULT_TIMEOUT, type OnError } from '../config/config.js';
 import { parseDomain } from '../domain/parse.js';
 import { describe, EXIT, exitCodeOf } from '../runtime/errors.js';
-import type { HostFs } from '../host/fs.js';
-import { gatherFacts } from '../host/gather.js';
-import { waiterArg, watcherRuns } from '../host/watchers.js';
+import type { HostFs } from '../runtime/fs.js';
+import { gatherFacts, gatherHost } from '../host/gather.js';
+import { leaveWaiter } from '../watch/waiter.js';
 import { printable } from '../domain/names.js';
-import { desiredFor, pausedWords, vcpusRun } from '../plan/desired.js';
+import { pausedWords, vcpusRun } from '../plan/desired.js';
 import { leftPorts, managedPorts, planDomain, type LeftPort, type ManagedPort, type Plan } from '../plan/plan.js';
-import { ensureLeftEntriesGone } from '../actions/strays.js';
-import { everyGuest } from '../actions/plan-host.js';
+import { ensureLeftEntriesGone } from '../actions/left-guests.js';
+import { everyonePlanned, planHost } from '../plan/plan-host.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 import type { Config } from '../config/config.js';
-import { outcomeLine, problemLines, syslogLines, warnings, type Outcome } from '../report/report.js';
+import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound, type Bounded } from '../runtime/time-bound.js';
+import type { Outcome } from '../model/outcome.js';
 
 // What the qemu hook does per libvirt operation (hooks/qemu lets exactly these through). `strict`: a failure may
 // fail the operation; only on `started`: on reconnect a non-zero exit makes libvirt kill the running guest.
@@ -89,7 +91,7 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
       ? await leave(settings.host, bounded.bridge, managed, leftPorts(domain, facts, config.config), config.config)
       : managed.length === 0
         ? []
-        : await ensurePorts(settings.host, bounded.bridge, managed.map((port) => ({ port, want: desiredFor(plan.run, port, config.config) })), warnOnly());
+        : await applyPorts(settings.host, bounded.bridge, plan, config.config, { putBack: warnOnly() });
     if (outcomes.length > 0 && !action.undo && !vcpusRun(plan.run)) notePaused(plan, outcomes, await leaveWaiter(rt, settings.host, domain.name));
     await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly(), plan.problems);
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
@@ -99,24 +101,20 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
   }
 }
 
-// The guest is gone (`release`): taps that outlive it (managed='no') put back as libvirt made them, and static
-// entries for its MACs that learning moved to another port of its bridge before its tap went (the destination's
-// announce after a migration) deleted. libvirt's XML names no taps by then: the ports are known by MAC and bridge.
-async function leave(host: HostFs, bridge: BridgeRunner, kept: ManagedPort[], left: LeftPort[], config: Config): Promise<Outcome[]> {
-  const undone = await undoPorts(host, bridge, kept.filter((port) => !port.tapManaged));
-  return [...undone, ...(await ensureLeftEntriesGone(bridge, left, everyGuest(host, config)))];
+// `started` (and `reconnect`, `attach`): the same pass as a round of the watcher over this guest's managed ports,
+// with one `bridge` process: sysfs observed, diffed, applied, the entries read before the writes and after them in
+// that one batch. Each port's outcome, ok ones too. With `putBack` a failed port is left as libvirt made it.
+async function applyPorts(host: HostFs, bridge: BridgeRunner, plan: Plan, config: Config, { putBack }: { putBack: boolean }): Promise<PortOutcome[]> {
+  const statuses = await portStatuses(host, bridge, [plan], config, null, { managedOnly: true, readEntries: false });
+  return (await applyStatuses(host, bridge, statuses, { putBack, all: true, readFirst: true })).map(({ outcome }) => outcome);
 }
 
-// Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run, unless a
-// watcher runs (a waiter already there for this guest lets the new one end). Null when one will; else why none could be started.
-export async function leaveWaiter(rt: Runtime, host: HostFs, guest: string): Promise<string | null> {
-  if (await watcherRuns(rt, host)) return null;
-  try {
-    await rt.spawnDetached(['watch', waiterArg(guest)]);
-    return null;
-  } catch (error) {
-    return `no waiter could be started (${describe(error)}): run mactable repair once it runs`;
-  }
+// The guest is gone (`release`): taps that outlive it (managed='no') put back as libvirt made them, and static
+// entries for its MACs that learning moved to another port of its bridge before its tap went (the destination's
+// announce after a migration) deleted (every running guest planned only when one is found). libvirt's XML names no taps by then: the ports are known by MAC and bridge.
+async function leave(host: HostFs, bridge: BridgeRunner, kept: ManagedPort[], left: LeftPort[], config: Config): Promise<Outcome[]> {
+  const undone = await undoPorts(host, bridge, kept.filter((port) => !port.tapManaged));
+  return [...undone, ...(await ensureLeftEntriesGone(bridge, left, () => everyonePlanned(planHost(gatherHost(host), config))))];
 }
 
 // A paused guest (incoming migration, start --paused) keeps its port as libvirt made it, so the bridge learns its

@@ -1,4 +1,4 @@
-import type { PortStatus } from '../actions/port-status.js';
+import type { Verdict } from '../plan/diff.js';
 
 // Counters and times of the watcher; `status --format prometheus` has none of them.
 export interface WatchCounters {
@@ -12,7 +12,7 @@ export interface WatchCounters {
 const label = (value: string) => value.replace(/[\\"\n]/gu, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 
 // Prometheus text exposition: guest ports by bridge and verdict, and the watcher's counters when given.
-export function renderMetrics(statuses: PortStatus[], counters: WatchCounters | null): string {
+export function renderMetrics<S extends { port: { bridge: string | null }; verdict: Verdict }>(statuses: S[], counters: WatchCounters | null): string {
   const counts = new Map<string, number>();
   for (const { port, verdict } of statuses) {
     const key = `bridge="${label(port.bridge ?? '')}",verdict="${verdict}"`;
