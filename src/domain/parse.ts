@@ -26,7 +26,9 @@ export function parseDomain(xml: string, what: string): Domain {
     const inner = child(child(doc, 'domstatus'), 'domain');
     if (!inner) throw new InputError(`${what}: <domstatus> without a <domain> inside`);
     const status = child(doc, 'domstatus') ?? {};
-    return domainFrom(inner, 'status', what, { state: attr(status, 'state') ?? 'running', reason: attr(status, 'reason') }, scopeIn(status, new Map()));
+    const job = attr(child(status, 'job'), 'async');
+    const run = { state: attr(status, 'state') ?? 'running', reason: attr(status, 'reason'), ...(job === null ? {} : { job }) };
+    return domainFrom(inner, 'status', what, run, scopeIn(status, new Map()));
   }
   if (root === 'domain') {
     const node = child(doc, 'domain') ?? {};
@@ -64,11 +66,14 @@ function nicFrom(node: XmlNode, index: number): Nic {
 }
 
 const DOMSTATUS_HEAD = /^\s*(?:<\?xml[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*<domstatus\b([^>]*)>/u;
+// libvirt's own elements come before the <domain> inside <domstatus>: a <job> there is its async job.
+const JOB = /<job\b([^>]*)>|<domain[\s>]/u;
 
 // The run state from the head of a status file, without parsing the whole document (the hook reads it on every call).
 export function parseRunState(xml: string): RunState | null {
   const head = DOMSTATUS_HEAD.exec(xml)?.[1];
   if (head === undefined) return null;
-  const value = (name: string) => new RegExp(`\\s${name}\\s*=\\s*(?:'([^']*)'|"([^"]*)")`, 'u').exec(head)?.slice(1).find((v) => v !== undefined) ?? null;
-  return { state: value('state') ?? 'running', reason: value('reason') };
+  const value = (attrs: string, name: string) => new RegExp(`\\s${name}\\s*=\\s*(?:'([^']*)'|"([^"]*)")`, 'u').exec(attrs)?.slice(1).find((v) => v !== undefined) ?? null;
+  const job = value(JOB.exec(xml)?.[1] ?? '', 'async');
+  return { state: value(head, 'state') ?? 'running', reason: value(head, 'reason'), ...(job === null ? {} : { job }) };
 }

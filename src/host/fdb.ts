@@ -106,7 +106,9 @@ function outcomeOf(port: PortRef, ops: Operation[], answers: Answers, movedAnswe
       if (error !== null) return fail(`cannot add ${the(kind(op.sticky), op.mac)}: ${error}`);
       if (after.failure !== null) return fail(after.failure);
       if (!entryAsAsked(entry(op), op.sticky)) return fail(`${the(kind(op.sticky), op.mac)} is not there after bridge fdb replace`);
-      if (!entryAsAsked(op.was, op.sticky)) changes.push(`${kind(op.sticky)} ${op.mac} added`);
+      // Only the flag differed (a migration away began, or ended without a switch-over): the entry never left the tap.
+      if (op.was?.state === 'static' && !entryAsAsked(op.was, op.sticky)) changes.push(`entry ${op.mac} ${op.sticky ? 'made' : 'no longer'} sticky`);
+      else if (!entryAsAsked(op.was, op.sticky)) changes.push(`${kind(op.sticky)} ${op.mac} added`);
     } else if (op.op === 'delete') {
       // Deleting an entry that is gone already fails; that is the state we want.
       const error = failed(`delete ${op.mac} ${op.vlan ?? 0}`);

@@ -23,6 +23,7 @@ type DomainShape = 'live' | 'inactive' | 'status';
 export interface RunState {
   state: string;
   reason: string | null;
+  job?: string; // the async job libvirt runs on the guest (<job async=...>: 'migration out', 'save', ...); absent: none
 }
 
 // One <interface> of the guest's mactable metadata, validated: its NIC's choice and the extra MACs on its port.

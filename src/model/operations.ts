@@ -12,6 +12,6 @@ export type Operation =
   | { op: 'lock'; on: boolean; was: boolean | null }
   | { op: 'delete-moved'; entry: MovedEntry };
 
-// Whether an entry is the one an add asks for: static, and sticky when asked (what the diff wants, and what the read-back
-// checks).
-export const entryAsAsked = (entry: ObservedEntry | null | undefined, sticky: boolean): boolean => entry?.state === 'static' && (!sticky || entry.flags.includes('sticky'));
+// Whether an entry is the one an add asks for: static, and sticky exactly when asked (what the diff wants, and what the
+// read-back checks).
+export const entryAsAsked = (entry: ObservedEntry | null | undefined, sticky: boolean): boolean => entry?.state === 'static' && entry.flags.includes('sticky') === sticky;

@@ -90,7 +90,7 @@ function operationWords(op: Operation, paused: boolean): string {
       return op.was === null ? `${FLAG_NAMES[op.flag]} unknown` : `${FLAG_NAMES[op.flag]} ${op.was ? 'on' : 'off'}${when}`;
     case 'add':
       if (op.was === null) return `no entry for ${op.mac}`;
-      return op.was.state === 'static' ? `entry for ${op.mac} is not sticky` : `entry for ${op.mac} is ${op.was.state}, not static`;
+      return op.was.state === 'static' ? `entry for ${op.mac} is ${op.sticky ? 'not ' : ''}sticky` : `entry for ${op.mac} is ${op.was.state}, not static`;
     case 'delete':
       return op.why === 'unlisted' ? `unlisted static entry ${op.mac}` : `entry for ${op.mac}${when}`;
     case 'lock':

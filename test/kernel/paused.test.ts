@@ -181,6 +181,35 @@ describe.skipIf(!kernelSuite('test/kernel/paused.test.ts', { python3: 'python3' 
       expect(await eventually(async () => (await staticFor(MAC)).length === 0 && asLibvirtMadeIt(), 1)).toBe(true);
     });
 
+    it("sticky: true and a migration away (the job 'migration out' in the status file): the entry is a plain static one within 1 s, sticky again within 1 s of a cancel; a guest that does not migrate keeps its sticky entry throughout", async () => {
+      const sticky = temp.json('sticky.json', { bridges: ['br0'], sticky: true });
+      const BYSTANDER = '52:54:00:00:08:02';
+      await ns.tap('tap1', 'br0');
+      const flagsOn = async (tap: string, mac: string) => (await ns.staticEntries('br0')).find((entry) => entry.mac === mac && entry.ifname === tap)?.flags ?? null;
+      const isSticky = async (tap: string, mac: string) => (await flagsOn(tap, mac))?.includes('sticky') === true;
+      try {
+        writeStatus(qemu, 'guest2', [bridgeNic(BYSTANDER, 'br0', 'tap1')]);
+        status('running', 'booted');
+        watcher = Watcher.inNetns(ns, ['--root', root, '--config', sticky], env);
+        expect(await eventually(async () => (await isSticky('tap0', MAC)) && isSticky('tap1', BYSTANDER), 5)).toBe(true);
+
+        writeStatus(qemu, 'guest1', [bridgeNic(MAC, 'br0', 'tap0')], 'running', 'booted', 'migration out');
+        expect(await eventually(async () => JSON.stringify(await flagsOn('tap0', MAC)) === '[]', 1)).toBe(true);
+        expect(await cli('status', 'guest1')).toMatchObject({ code: 0 });
+        expect(await watcher.waitForLine(new RegExp(`^mactable: guest1: tap0 on br0: entry ${MAC} no longer sticky \\(watch\\)$`, 'u'))).toBe(true);
+
+        // Cancelled: libvirt ends the job and writes the status file again.
+        status('running', 'booted');
+        expect(await eventually(() => isSticky('tap0', MAC), 1)).toBe(true);
+        expect(await watcher.waitForLine(new RegExp(`^mactable: guest1: tap0 on br0: entry ${MAC} made sticky \\(watch\\)$`, 'u'))).toBe(true);
+
+        expect(await isSticky('tap1', BYSTANDER)).toBe(true);
+        expect(watcher.lines.filter((line) => line.includes('guest2'))).toEqual([`mactable: guest2: tap1 on br0: static sticky entry ${BYSTANDER} added, learning off, unicast flooding off (watch)`]);
+      } finally {
+        rmSync(`${qemu}/guest2.xml`, { force: true });
+      }
+    });
+
     it('the waiter ends when its guest stops instead', async () => {
       status('paused', 'starting up');
       expect((await hook('started')).code).toBe(0);

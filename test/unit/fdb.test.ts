@@ -112,6 +112,15 @@ describe('sticky entries and locked ports, when the config asks', () => {
     expect(fake.locked.get('tap0')).toBeUndefined();
   });
 
+  it('turns the flag alone off and on again (a migration away that was cancelled), saying so', async () => {
+    const fake = new FakeBridge();
+    fake.entries.set('tap0', [{ mac: PORT.mac, state: 'static', flags: ['sticky'] }]);
+    expect(await ensure(runnerOf(fake), [PORT], RUNNING)).toEqual([{ changes: [`entry ${PORT.mac} no longer sticky`], failure: null }]);
+    expect(fake.entries.get('tap0')).toEqual([{ mac: PORT.mac, state: 'static', flags: [] }]);
+    expect(await ensure(runnerOf(fake), [PORT], { ...RUNNING, sticky: true })).toEqual([{ changes: [`entry ${PORT.mac} made sticky`], failure: null }]);
+    expect(fake.entries.get('tap0')).toEqual([{ mac: PORT.mac, state: 'static', flags: ['sticky'] }]);
+  });
+
   it('fails when the entry is static but not sticky', async () => {
     const fake = new FakeBridge();
     const runner: BridgeRunner = async (args, input) => fake.run(args, input.replace(' sticky', ''));

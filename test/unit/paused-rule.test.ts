@@ -27,6 +27,10 @@ describe("the one rule: mactable's state exists exactly while the vCPUs run", ()
     ['paused, plain bridge: as libvirt made it', PAUSED, PLAIN, config(true, true), { learning: true, entry: false, sticky: true, lock: false }],
     ["paused, macTableManager='libvirt': libvirt's own flags (off), no entry", PAUSED, MTM, config(false, true), { learning: false, entry: false, sticky: false, lock: false }],
     ["running, macTableManager='libvirt'", RUNNING, MTM, config(false, false), { learning: false, entry: true, sticky: false, lock: false }],
+    ['running, sticky, migrating away: a plain static entry, which the announce moves', { ...RUNNING, job: 'migration out' }, PLAIN, config(true, true), { learning: false, entry: true, sticky: false, lock: true }],
+    ['running, sticky, the end of an incoming migration: sticky', { ...RUNNING, job: 'migration in' }, PLAIN, config(true, false), { learning: false, entry: true, sticky: true, lock: false }],
+    ['running, sticky, another job (a save, a snapshot): sticky', { ...RUNNING, job: 'snapshot' }, PLAIN, config(true, false), { learning: false, entry: true, sticky: true, lock: false }],
+    ['paused at the end of a migration away: as libvirt made it', { ...PAUSED, job: 'migration out' }, PLAIN, config(true, false), { learning: true, entry: false, sticky: true, lock: false }],
   ] as const)('%s', (_case, run, port, cfg, want) => {
     expect(desiredFor(run, port, cfg)).toEqual(want);
   });
@@ -61,6 +65,8 @@ describe('drift: how a port differs from the rule, in words', () => {
     ]],
     ['paused, its entry moved to the uplink by learning', paused, state({ strays: [{ bridge: 'br0', mac: MAC, port: 'up0' }] }), [`static entry for ${MAC} on up0 while the guest is paused`]],
     ['running and tight: no drift', running, state({ learning: false, flood: false, entry: STATIC, locked: true }), []],
+    ['running, sticky asked, the entry plain', desiredFor(RUNNING, PLAIN, config(true, false)), state({ learning: false, flood: false, entry: STATIC }), [`entry for ${MAC} is not sticky`]],
+    ['migrating away, the entry still sticky', desiredFor({ ...RUNNING, job: 'migration out' }, PLAIN, config(true, false)), state({ learning: false, flood: false, entry: { state: 'static', flags: ['sticky'] } }), [`entry for ${MAC} is sticky`]],
     ['running, still as libvirt made it', running, state({}), ['learning on', 'unicast flooding on', `no entry for ${MAC}`, 'port not locked']],
     ["paused on a macTableManager='libvirt' network, libvirt's flags: no drift", desiredFor(PAUSED, MTM, config(false, false)), state({ learning: false, flood: false }), []],
   ] as const)('%s', (_case, want, observed, drift) => {
