@@ -16,6 +16,11 @@ export default defineConfig({
       },
       {
         extends: true,
+        // test/vlan/ inside a kernel with bridge VLAN filtering (Debian's user-mode-linux here), run once at collection.
+        test: { name: 'vlan', include: ['test/harness/vlan.test.ts'], fileParallelism: false, sequence: { groupOrder: 2 } },
+      },
+      {
+        extends: true,
         test: { name: 'soak', include: ['test/soak/**/*.test.ts'], hookTimeout: 120_000, fileParallelism: false, sequence: { groupOrder: 2 } },
       },
       {
