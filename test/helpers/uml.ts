@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Debian's user-mode-linux: Debian's 6.1 kernel (its config: bridge VLAN filtering, tun, veth, macvlan, 8021q,
@@ -13,11 +13,12 @@ export interface UmlRun {
   code: number | null; // the command's exit code; null when it did not end (time out, the kernel died)
   output: string; // the command's stdout and stderr
   console: string; // the kernel's console
+  release: string; // the kernel's, as it said at boot
   ms: number; // boot to halt, as this machine measured it
 }
 
 export interface UmlOptions {
-  dir: string; // a directory of this machine, read-write inside at the same path (the only one: / is read-only)
+  dir: string; // a directory of this machine, read-write inside at the same path (the only one: / is read-only); the kernel's own files go in a new uml-* directory there
   cwd: string;
   env?: Record<string, string>;
   seconds: number; // the command is killed after this, and the kernel after a little more
@@ -39,22 +40,22 @@ function umlVersion(): string | undefined {
 const quote = (text: string): string => `'${text.replace(/'/gu, `'\\''`)}'`;
 
 // pid 1 of the user-mode kernel: the kernel's filesystems, the modules (loaded before /tmp is covered: the tree
-// that names them lives in `dir`), fresh /run and /tmp, `dir` from this machine again, then the command, its
-// output and exit code into `dir`, and halt. The command's own time limit ends it even if this process dies.
-function initScript(command: string[], options: UmlOptions): string {
+// that names them lives in `own`), fresh /run and /tmp, `dir` from this machine again, then the command, its
+// output and exit code into `own`, and halt. The command's own time limit ends it even if this process dies.
+function initScript(command: string[], options: UmlOptions, own: string): string {
   const env = Object.entries({ ...options.env, PATH, HOME: '/tmp' }).map(([key, value]) => `export ${key}=${quote(value)}\n`);
   return `#!/bin/sh
 ${env.join('')}mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-modprobe -d ${quote(`${options.dir}/modules`)} -a ${MODULES.join(' ')}
+modprobe -d ${quote(`${own}/modules`)} -a ${MODULES.join(' ')}
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p ${quote(options.dir)}
 mount -t hostfs none ${quote(options.dir)} -o ${quote(options.dir)}
 ip link set lo up
 cd ${quote(options.cwd)}
-timeout -s KILL ${options.seconds} ${command.map(quote).join(' ')} > ${quote(`${options.dir}/output`)} 2>&1
-echo $? > ${quote(`${options.dir}/exit-code`)}
+timeout -s KILL ${options.seconds} ${command.map(quote).join(' ')} > ${quote(`${own}/output`)} 2>&1
+echo $? > ${quote(`${own}/exit-code`)}
 halt -f
 `;
 }
@@ -63,17 +64,17 @@ halt -f
 // read-write. Everything it starts ends with it: halt at the end, SIGKILL to its process group on time out.
 export async function inUml(command: string[], options: UmlOptions): Promise<UmlRun> {
   const version = umlVersion() as string;
-  mkdirSync(`${options.dir}/modules/lib/modules`, { recursive: true });
-  symlinkSync(join(UML_MODULES, version), `${options.dir}/modules/lib/modules/${version}`);
-  const init = join(options.dir, 'init.sh');
-  writeFileSync(init, initScript(command, options), { mode: 0o755 });
-  const consoleFile = join(options.dir, 'console');
-  const consoleFd = openSync(consoleFile, 'w');
+  const own = mkdtempSync(join(options.dir, 'uml-'));
+  mkdirSync(`${own}/modules/lib/modules`, { recursive: true });
+  symlinkSync(join(UML_MODULES, version), `${own}/modules/lib/modules/${version}`);
+  const init = join(own, 'init.sh');
+  writeFileSync(init, initScript(command, options, own), { mode: 0o755 });
+  const consoleFd = openSync(join(own, 'console'), 'w');
   const started = Date.now();
-  // Its pid and control socket go under `dir` (uml_dir), not under $HOME/.uml.
+  // Its pid and control socket go under `own` (uml_dir), not under $HOME/.uml.
   const kernel = spawn(
     UML,
-    [`mem=${options.memory ?? '1G'}`, 'rootfstype=hostfs', 'rootflags=/', 'ro', `init=${init}`, 'con=null', 'con0=null,fd:2', `uml_dir=${options.dir}`],
+    [`mem=${options.memory ?? '1G'}`, 'rootfstype=hostfs', 'rootflags=/', 'ro', `init=${init}`, 'con=null', 'con0=null,fd:2', `uml_dir=${own}`],
     { detached: true, stdio: ['ignore', 'ignore', consoleFd], env: { PATH } },
   );
   closeSync(consoleFd);
@@ -89,7 +90,9 @@ export async function inUml(command: string[], options: UmlOptions): Promise<Uml
   await new Promise<void>((resolve) => kernel.once('exit', () => resolve()));
   clearTimeout(timer);
   killGroup(); // its helper processes, if the kernel did not halt cleanly
-  const read = (name: string) => (existsSync(join(options.dir, name)) ? readFileSync(join(options.dir, name), 'utf8') : '');
+  const read = (name: string) => (existsSync(join(own, name)) ? readFileSync(join(own, name), 'utf8') : '');
   const code = read('exit-code').trim();
-  return { code: code === '' ? null : Number(code), output: read('output'), console: read('console'), ms: Date.now() - started };
+  const console = read('console');
+  const release = /Linux version (\S+)/u.exec(console)?.[1] ?? 'unknown';
+  return { code: code === '' ? null : Number(code), output: read('output'), console, release, ms: Date.now() - started };
 }

@@ -10,7 +10,7 @@ const VITEST = `${ROOT}node_modules/vitest/vitest.mjs`;
 const HARNESS = 'test/harness/vlan.test.ts';
 
 // What a test measured, carried back to the harness in its result (vitest's task meta).
-declare module 'vitest' {
+declare module '@vitest/runner' {
   interface TaskMeta {
     measured?: string;
   }
@@ -74,7 +74,7 @@ export async function runVlanSuites(seconds: number): Promise<VlanRun> {
     } else {
       const result = await inUml(command, { dir: temp.path, cwd: ROOT, env: { ...env, NO_COLOR: '1', MACTABLE_VLAN_KERNEL: 'uml' }, seconds });
       const output = result.code === null ? `${result.output}\nthe user-mode kernel's console:\n${result.console}` : result.output;
-      run = { kernel: `user-mode-linux ${umlRelease(result.console)}`, code: result.code, output };
+      run = { kernel: `user-mode-linux ${result.release}`, code: result.code, output };
     }
     let files: InnerFile[] = [];
     try {
@@ -87,8 +87,6 @@ export async function runVlanSuites(seconds: number): Promise<VlanRun> {
     temp.cleanup();
   }
 }
-
-const umlRelease = (console: string): string => /Linux version (\S+)/u.exec(console)?.[1] ?? '';
 
 // Why the VLAN suites cannot run on this machine at all, or null.
 export function vlanHarnessMissing(): string | null {

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
 import { canRun, isRoot, missingTool } from '../helpers/sh.js';
+import { countFrames } from '../helpers/tcpdump.js';
 import { TempDir } from '../helpers/temp.js';
 import { liveDomain } from '../helpers/xml.js';
 
@@ -13,22 +13,6 @@ const FOREIGN_MAC = '02:00:00:00:00:77';
 function missing(): string | null {
   if (!isRoot) return 'it needs root to create network namespaces';
   return missingTool({ unshare: 'util-linux', nsenter: 'util-linux', tcpdump: 'tcpdump', ping: 'iputils-ping' });
-}
-
-// Count the frames matching `filter` that arrive on `dev` inside `ns` while `traffic` runs.
-async function countFrames(ns: Netns, dev: string, filter: string, traffic: () => Promise<unknown>): Promise<number> {
-  const [file, ...args] = ns.enter('tcpdump', '-i', dev, '-n', '-l', '-q', filter);
-  const capture = execa(file, args, { reject: false, buffer: true });
-  await new Promise<void>((resolve) => {
-    capture.stderr?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening on')) resolve();
-    });
-  });
-  await traffic();
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  capture.kill('SIGINT');
-  const { stdout } = await capture;
-  return String(stdout).split('\n').filter((line) => line.trim() !== '').length;
 }
 
 type Peer = 'a' | 'b' | 'c';
