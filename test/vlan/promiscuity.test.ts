@@ -114,7 +114,8 @@ describe.skipIf(!vlanSuite('test/vlan/promiscuity.test.ts', { promtool: 'prometh
 
   it('br1 made promiscuous itself, and a bridge without VLAN filtering: each reason named', async () => {
     await ns.ip('link', 'set', 'br1', 'promisc', 'on');
-    expect((await bridges())[1]?.why).toEqual(['br1 is promiscuous itself', 'up1 has no unicast filtering (veth)']);
+    // Its driver's missing filter shows only once nothing else keeps the uplink promiscuous.
+    expect((await bridges())[1]?.why).toEqual(['br1 is promiscuous itself']);
     await ns.ip('link', 'set', 'br1', 'promisc', 'off');
     await ns.ip('link', 'set', 'br1', 'type', 'bridge', 'vlan_filtering', '0');
     expect((await bridges())[1]).toEqual({ bridge: 'br1', vlanFiltering: false, autoPorts: ['up1'], uplinkFiltered: false, why: ['VLAN filtering is off'] });
