@@ -88,11 +88,11 @@ describe.skipIf(!vlanSuite('test/vlan/promiscuity.test.ts', { promtool: 'prometh
     expect(await promiscuity('up1')).toBe(1);
     expect(await bridges()).toEqual([
       { bridge: 'br0', vlanFiltering: true, autoPorts: ['mv0'], uplinkFiltered: true, why: [] },
-      { bridge: 'br1', vlanFiltering: true, autoPorts: ['up1'], uplinkFiltered: false, why: ['up1 has no unicast filtering (veth)'] },
+      { bridge: 'br1', vlanFiltering: true, autoPorts: ['up1'], uplinkFiltered: false, why: ['up1 has no unicast filtering'] },
     ]);
     const table = (await cli('status')).stdout;
     expect(table).toContain('br0: VLAN filtering on, auto ports: mv0, the uplink out of promiscuous mode');
-    expect(table).toContain('br1: VLAN filtering on, auto ports: up1, the uplink promiscuous: up1 has no unicast filtering (veth)');
+    expect(table).toContain('br1: VLAN filtering on, auto ports: up1, the uplink promiscuous: up1 has no unicast filtering');
     const text = await prometheus();
     expect([metric(text, 'mactable_bridge_vlan_filtering', 'br0'), metric(text, 'mactable_bridge_auto_ports', 'br0'), metric(text, 'mactable_bridge_uplink_filtered', 'br0')]).toEqual(['1', '1', '1']);
     expect(metric(text, 'mactable_bridge_uplink_filtered', 'br1')).toBe('0');
