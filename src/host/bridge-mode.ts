@@ -25,5 +25,5 @@ export function readBridgeMode(host: HostFs, bridge: string): BridgeMode | null 
     promiscuous: promiscuous(host, name),
     driver: driverOf(host, name),
   }));
-  return { bridge, vlanFiltering: filtering?.trim() === '1', promiscuous: promiscuous(host, bridge), ports };
+  return { bridge, vlanFiltering: filtering === null ? null : filtering.trim() === '1', promiscuous: promiscuous(host, bridge), ports };
 }
