@@ -1,14 +1,14 @@
 import { describe } from '../runtime/errors.js';
 import { ensureEntries, ensureNoEntries, type EntryGoal, type EntryWork, type FdbOutcome } from '../host/fdb.js';
-import type { HostFs } from '../host/fs.js';
+import type { HostFs } from '../runtime/fs.js';
 import { masterOf, portProblem } from '../host/port-checks.js';
-import { netDevice } from '../host/paths.js';
-import { ensureStraysGone, type Placed } from '../host/strays.js';
+import { netDevice } from '../model/paths.js';
+import { ensureStraysGone } from '../host/moved-entries.js';
 import { ensurePortFlag, FLAG_WORDS, type PortFlag } from '../host/sysfs.js';
-import type { Desired } from '../plan/desired.js';
 import type { ManagedPort } from '../plan/plan.js';
-import type { Outcome } from '../report/report.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
+import type { Placed, Desired } from '../model/state.js';
+import type { Outcome } from '../model/outcome.js';
 
 // What happened to one managed port.
 export interface PortOutcome extends Outcome {

@@ -1,27 +1,16 @@
 import type { Config } from '../config/config.js';
 import { ifnameProblem, macProblem } from '../domain/names.js';
-import { desiredFor, type Desired } from '../plan/desired.js';
-import { runningTaps, straysAmong, verdictOf, type Verdict } from '../plan/diff.js';
+import { desiredFor } from '../plan/desired.js';
+import { runningTaps, straysAmong, verdictOf, type PortStatus } from '../plan/diff.js';
 import type { Plan, PortPlan } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
-import type { HostFs } from '../host/fs.js';
+import type { HostFs } from '../runtime/fs.js';
 import { lockMatters } from '../host/fdb.js';
-import { observePorts, type PortState } from '../host/observe.js';
-import { macsOf, type PortRef } from '../host/port.js';
-import { findStaticEntries, placed, type Lookup } from '../host/strays.js';
+import { observePorts } from '../host/observe.js';
+import { macsOf, type PortRef } from '../model/port.js';
+import { findStaticEntries, placed, type Lookup } from '../host/moved-entries.js';
 import { entryGoal } from './apply.js';
-
-// One NIC of a running guest: its plan entry, the state it should have, the kernel's state (when its tap and
-// bridge are known), the verdict, and a note on a paused guest's port.
-export interface PortStatus {
-  guest: string;
-  port: PortPlan;
-  want: Desired;
-  state: PortState | null;
-  verdict: Verdict;
-  drift: string[];
-  note: string | null;
-}
+import type { PortState } from '../model/state.js';
 
 // A port whose MAC, tap and bridge are all known and valid can be looked at, managed or not.
 function portRef({ mac, extraMacs, tap, bridge }: PortPlan): PortRef | null {

@@ -1,9 +1,10 @@
 import { ensurePorts, type PortOutcome } from './apply.js';
 import type { Config } from '../config/config.js';
-import type { HostFs } from '../host/fs.js';
-import { portStatuses, type PortStatus } from './port-status.js';
+import type { HostFs } from '../runtime/fs.js';
+import { portStatuses } from './port-status.js';
 import type { ManagedPort, Plan } from '../plan/plan.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
+import type { PortStatus } from '../plan/diff.js';
 
 // What one reconcile saw and did: every port's status before, and an outcome for each port that drifted.
 interface Reconciled {

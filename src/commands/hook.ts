@@ -2,19 +2,20 @@ import { ensurePorts, undoPorts } from '../actions/apply.js';
 import { DEFAULT_TIMEOUT, type OnError } from '../config/config.js';
 import { parseDomain } from '../domain/parse.js';
 import { describe, EXIT, exitCodeOf } from '../runtime/errors.js';
-import type { HostFs } from '../host/fs.js';
-import { gatherFacts } from '../host/gather.js';
-import { waiterArg, watcherRuns } from '../host/watchers.js';
+import type { HostFs } from '../runtime/fs.js';
+import { gatherFacts, gatherHost } from '../host/gather.js';
+import { leaveWaiter } from '../watch/waiter.js';
 import { printable } from '../domain/names.js';
 import { desiredFor, pausedWords, vcpusRun } from '../plan/desired.js';
 import { leftPorts, managedPorts, planDomain, type LeftPort, type ManagedPort, type Plan } from '../plan/plan.js';
-import { ensureLeftEntriesGone } from '../actions/strays.js';
-import { everyGuest } from '../actions/plan-host.js';
+import { ensureLeftEntriesGone } from '../actions/left-guests.js';
+import { everyonePlanned, planHost } from '../plan/plan-host.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 import type { Config } from '../config/config.js';
-import { outcomeLine, problemLines, syslogLines, warnings, type Outcome } from '../report/report.js';
+import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound, type Bounded } from '../runtime/time-bound.js';
+import type { Outcome } from '../model/outcome.js';
 
 // What the qemu hook does per libvirt operation (hooks/qemu lets exactly these through). `strict`: a failure may
 // fail the operation; only on `started`: on reconnect a non-zero exit makes libvirt kill the running guest.
@@ -101,22 +102,10 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
 
 // The guest is gone (`release`): taps that outlive it (managed='no') put back as libvirt made them, and static
 // entries for its MACs that learning moved to another port of its bridge before its tap went (the destination's
-// announce after a migration) deleted. libvirt's XML names no taps by then: the ports are known by MAC and bridge.
+// announce after a migration) deleted (every running guest planned only when one is found). libvirt's XML names no taps by then: the ports are known by MAC and bridge.
 async function leave(host: HostFs, bridge: BridgeRunner, kept: ManagedPort[], left: LeftPort[], config: Config): Promise<Outcome[]> {
   const undone = await undoPorts(host, bridge, kept.filter((port) => !port.tapManaged));
-  return [...undone, ...(await ensureLeftEntriesGone(bridge, left, everyGuest(host, config)))];
-}
-
-// Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run, unless a
-// watcher runs (a waiter already there for this guest lets the new one end). Null when one will; else why none could be started.
-export async function leaveWaiter(rt: Runtime, host: HostFs, guest: string): Promise<string | null> {
-  if (await watcherRuns(rt, host)) return null;
-  try {
-    await rt.spawnDetached(['watch', waiterArg(guest)]);
-    return null;
-  } catch (error) {
-    return `no waiter could be started (${describe(error)}): run mactable repair once it runs`;
-  }
+  return [...undone, ...(await ensureLeftEntriesGone(bridge, left, () => everyonePlanned(planHost(gatherHost(host), config))))];
 }
 
 // A paused guest (incoming migration, start --paused) keeps its port as libvirt made it, so the bridge learns its

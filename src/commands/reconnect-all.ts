@@ -1,17 +1,18 @@
-import { guestsInScope } from '../actions/plan-host.js';
+import { guestsInScope } from '../plan/plan-host.js';
+import { gatherHost } from '../host/gather.js';
 import { reconcile } from '../actions/reconcile.js';
 import { DEFAULT_TIMEOUT, type Config } from '../config/config.js';
 import { settingsFrom } from '../config/settings.js';
 import { printable } from '../domain/names.js';
-import type { HostFs } from '../host/fs.js';
-import { RECONNECT_DUE } from '../host/paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { RECONNECT_DUE } from '../model/paths.js';
 import { vcpusRun } from '../plan/desired.js';
 import { managedPorts } from '../plan/plan.js';
 import { happened, outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { describe, EXIT } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { withTimeBound } from '../runtime/time-bound.js';
-import { leaveWaiter } from './hook.js';
+import { leaveWaiter } from '../watch/waiter.js';
 
 export const RECONNECT_ALL = 'reconnect-all';
 
@@ -42,7 +43,7 @@ export async function reconnectAll(rt: Runtime): Promise<number> {
 
 async function round(rt: Runtime, host: HostFs, config: Config): Promise<void> {
   const bounded = withTimeBound(rt, config.timeout);
-  const { plans, problems, everyone } = guestsInScope(host, config, []);
+  const { plans, problems, everyone } = guestsInScope(gatherHost(host), config, []);
   rt.stderr(warnings(problems));
   const { fixed } = await reconcile(host, bounded.bridge, plans, config, everyone);
   // A drift gone by the time of the fix leaves nothing to say: no line.

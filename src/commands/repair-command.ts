@@ -3,7 +3,8 @@ import { InputError } from '../runtime/errors.js';
 import { reconcile } from '../actions/reconcile.js';
 import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { portStatuses } from '../actions/port-status.js';
-import { guestsInScope } from '../actions/plan-host.js';
+import { guestsInScope } from '../plan/plan-host.js';
+import { gatherHost } from '../host/gather.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
@@ -23,7 +24,7 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
   const bounded = withTimeBound(rt, config.timeout);
-  const { plans, problems, unreadable, everyone } = guestsInScope(settings.host, config, args.names);
+  const { plans, problems, unreadable, everyone } = guestsInScope(gatherHost(settings.host), config, args.names);
   rt.stderr(warnings(problems));
   // The plan's problems, and the changes and failures, go to the system log through one `logger`.
   const log = async (lines: LogLine[]) => {

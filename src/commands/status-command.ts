@@ -1,15 +1,16 @@
 import { configOrThrow } from '../config/config.js';
-import type { EntryState } from '../host/fdb.js';
-import { portStatuses, type PortStatus } from '../actions/port-status.js';
-import type { PortState } from '../host/observe.js';
+import { portStatuses } from '../actions/port-status.js';
 import { renderMetrics } from '../report/metrics.js';
 import { warnings } from '../report/report.js';
-import { guestsInScope } from '../actions/plan-host.js';
+import { guestsInScope } from '../plan/plan-host.js';
+import { gatherHost } from '../host/gather.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
 import { paintRows } from '../report/paint.js';
 import { renderTable, withoutEmpty } from '../report/table.js';
+import type { EntryState, PortState } from '../model/state.js';
+import type { PortStatus } from '../plan/diff.js';
 
 interface StatusArgs {
   names: string[];
@@ -22,7 +23,7 @@ interface StatusArgs {
 export async function statusCommand(rt: Runtime, args: StatusArgs): Promise<number> {
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
-  const { plans, problems, unreadable, everyone } = guestsInScope(settings.host, config, args.names);
+  const { plans, problems, unreadable, everyone } = guestsInScope(gatherHost(settings.host), config, args.names);
   const statuses = await portStatuses(settings.host, withTimeBound(rt, config.timeout).bridge, plans, config, everyone);
   const drifting = statuses.some((status) => status.verdict === 'drift') || unreadable;
   rt.stderr(warnings(problems));

@@ -1,5 +1,5 @@
 import { InputError } from '../runtime/errors.js';
-import { osErrorText, type HostFs } from '../host/fs.js';
+import { osErrorText, type HostFs } from '../runtime/fs.js';
 import { printable } from '../domain/names.js';
 import { compileGlob } from './glob.js';
 

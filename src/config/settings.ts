@@ -1,7 +1,7 @@
 import { readConfig, type ConfigResult } from './config.js';
 import { InputError } from '../runtime/errors.js';
-import type { HostFs } from '../host/fs.js';
-import { DEFAULT_CONFIG } from '../host/paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { DEFAULT_CONFIG } from '../model/paths.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export interface Settings {

@@ -1,12 +1,12 @@
 import type { ConfigResult } from '../config/config.js';
 import { parseNetworkDef } from '../domain/network.js';
-import type { HostFs } from '../host/fs.js';
-import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../host/install-layout.js';
+import type { HostFs } from '../runtime/fs.js';
+import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from './install-layout.js';
 import { watcherPid, watcherRuns } from '../host/watchers.js';
 import { readBridgeMode } from '../host/bridge-mode.js';
 import { uplinkVerdict } from '../plan/uplink.js';
-import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
-import type { Result } from '../runtime/errors.js';
+import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../model/paths.js';
+import type { Result } from '../model/result.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 
 type CheckStatus = 'ok' | 'warn' | 'fail';

@@ -1,6 +1,6 @@
-import type { BridgeMode } from '../plan/uplink.js';
-import type { HostFs } from './fs.js';
-import { bridgeDir, netDevice } from './paths.js';
+import type { BridgeMode } from '../model/bridge-mode.js';
+import { bridgeDir, netDevice } from '../model/paths.js';
+import type { HostFs } from '../runtime/fs.js';
 import { readPortFlag } from './sysfs.js';
 
 const IFF_PROMISC = 0x100;

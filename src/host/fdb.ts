@@ -1,13 +1,8 @@
-import type { Result } from '../runtime/errors.js';
+import type { Result } from '../model/result.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 import { answerOf, runBatch, type BatchAnswer, type BatchCommand } from './batch.js';
-import { macsOf, type PortRef } from './port.js';
-
-// An entry on a port, as the kernel shows it.
-export interface EntryState {
-  state: string;
-  flags: string[];
-}
+import { macsOf, type PortRef } from '../model/port.js';
+import type { EntryState } from '../model/state.js';
 
 // One of the bridge's own entries on a port (not a `self` one).
 interface PortEntry extends EntryState {

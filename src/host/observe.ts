@@ -1,25 +1,11 @@
 import type { BridgeRunner } from '../runtime/runtime.js';
-import { entryOf, readPortViews, staleMacs, type EntryState, type ViewAsk } from './fdb.js';
-import type { HostFs } from './fs.js';
+import { entryOf, readPortViews, staleMacs, type ViewAsk } from './fdb.js';
+import type { HostFs } from '../runtime/fs.js';
 import { masterOf } from './port-checks.js';
-import { netDevice } from './paths.js';
-import type { PortRef } from './port.js';
-import type { Placed } from './strays.js';
+import { netDevice } from '../model/paths.js';
+import type { PortRef } from '../model/port.js';
 import { readPortFlag } from './sysfs.js';
-
-// What the kernel says about one guest port right now.
-export interface PortState {
-  tapExists: boolean;
-  master: string | null;
-  learning: boolean | null; // null: not a port of its bridge, or the kernel has no such control
-  flood: boolean | null;
-  locked: boolean | null; // null: the kernel does not report it
-  entry: EntryState | null; // the guest MAC's entry on the tap, if any
-  extraEntries: { mac: string; entry: EntryState | null }[]; // each extra MAC's, in the plan's order
-  stale: string[]; // static entries for MACs that are neither (see staleMacs): drift, deleted by repair
-  strays: Placed[]; // static entries for its MACs on other ports of its bridge while the guest is paused (see straysAmong)
-  failure: string | null; // the entries could not be read
-}
+import type { PortState } from '../model/state.js';
 
 // Read the state of every port, by port: sysfs for the tap and its flags, one `bridge` process for the entries (and
 // the locks, where asked) of the ports that are on their bridge, each read per port.

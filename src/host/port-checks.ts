@@ -1,5 +1,5 @@
-import type { HostFs } from './fs.js';
-import { bridgeDir, masterLink, netDevice } from './paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { bridgeDir, masterLink, netDevice } from '../model/paths.js';
 
 // The tap's master bridge, from /sys/class/net/TAP/master, or null when it has none.
 export function masterOf(host: HostFs, tap: string): string | null {

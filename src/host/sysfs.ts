@@ -1,6 +1,6 @@
 import { HostError } from '../runtime/errors.js';
-import { osErrorText, type HostFs } from './fs.js';
-import { brportAttr, netDevice } from './paths.js';
+import { osErrorText, type HostFs } from '../runtime/fs.js';
+import { brportAttr, netDevice } from '../model/paths.js';
 
 export type PortFlag = 'learning' | 'unicast_flood';
 

@@ -1,9 +1,8 @@
-import type { PortState } from '../host/observe.js';
-import type { Placed } from '../host/strays.js';
-import type { PortRef } from '../host/port.js';
-import type { RunState } from '../domain/types.js';
-import { pausedWords, vcpusRun, type Desired } from './desired.js';
+import type { PortRef } from '../model/port.js';
+import type { RunState } from '../model/domain.js';
+import { pausedWords, vcpusRun } from './desired.js';
 import { managedPorts, type ManagedPort, type Plan, type PortPlan } from './plan.js';
+import type { PortState, Placed, Desired } from '../model/state.js';
 
 const PAUSED = ' while the guest is paused';
 
@@ -42,6 +41,18 @@ export function driftOf(port: PortRef, state: PortState, want: Desired): string[
 }
 
 export type Verdict = 'ok' | 'drift' | 'unmanaged';
+
+// One NIC of a running guest: its plan entry, the state it should have, the kernel's state (when its tap and
+// bridge are known), the verdict, and a note on a paused guest's port.
+export interface PortStatus {
+  guest: string;
+  port: PortPlan;
+  want: Desired;
+  state: PortState | null;
+  verdict: Verdict;
+  drift: string[];
+  note: string | null;
+}
 
 // A port's verdict against its plan: unmanaged, or ok or drift (with how it differs), and a note on a paused guest's
 // port. `state` is known for every managed port (its MAC, tap and bridge are).

@@ -1,8 +1,8 @@
 import type { Config } from '../config/config.js';
 import { printable } from '../domain/names.js';
-import type { Domain, RunState } from '../domain/types.js';
-import type { HostFacts } from '../host/facts.js';
-import { macsOf } from '../host/port.js';
+import type { Domain, RunState } from '../model/domain.js';
+import type { HostFacts } from '../model/facts.js';
+import { macsOf } from '../model/port.js';
 import { decide } from './policy.js';
 import { resolveNic } from './resolve.js';
 

@@ -1,8 +1,7 @@
-import type { NetworkDef, PortPlug } from '../domain/network.js';
-import type { Result } from '../runtime/errors.js';
-import type { Nic } from '../domain/types.js';
+import type { Result } from '../model/result.js';
+import type { Nic } from '../model/domain.js';
 import { ifnameProblem, macProblem, networkNameProblem, portIdProblem, quote } from '../domain/names.js';
-import { portKey, type HostFacts } from '../host/facts.js';
+import { portKey, type HostFacts, type NetworkDef, type PortPlug } from '../model/facts.js';
 
 // A NIC with its actual bridge and tap worked out, or the reason it is not a Linux bridge port we can manage.
 export interface ResolvedNic {

@@ -1,15 +1,9 @@
+import type { BridgeMode } from '../model/bridge-mode.js';
+
 // What the kernel needs to take a bridge's uplink out of promiscuous mode (br_manage_promisc): VLAN filtering on,
 // the bridge itself not promiscuous, at most one "auto" port (learning or unicast flooding on); then it puts the
 // static entries in that port's unicast filter, if its driver has one (IFF_UNICAST_FLT). That last is not shown
 // anywhere: it is read from the outcome, an auto port still promiscuous when the rest allows it out.
-
-// A managed bridge's ports and mode, as sysfs shows them.
-export interface BridgeMode {
-  bridge: string;
-  vlanFiltering: boolean | null; // null: this kernel has no bridge VLAN filtering
-  promiscuous: boolean;
-  ports: { name: string; auto: boolean; promiscuous: boolean; driver: string | null }[];
-}
 
 // Why the uplink stays promiscuous, and the administrator's one-line fix (doctor).
 export interface UplinkReason {

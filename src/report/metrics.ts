@@ -1,4 +1,4 @@
-import type { PortStatus } from '../actions/port-status.js';
+import type { PortStatus } from '../plan/diff.js';
 
 // Counters and times of the watcher; `status --format prometheus` has none of them.
 export interface WatchCounters {

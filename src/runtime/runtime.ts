@@ -1,5 +1,5 @@
-import type { HostFs } from '../host/fs.js';
-import type { LockResult } from '../host/locks.js';
+import type { HostFs } from './fs.js';
+import type { LockResult } from './locks.js';
 
 // The result of one external command: success and failure in one shape, as data.
 export interface CommandResult {

@@ -1,5 +1,5 @@
-import type { HostFs } from '../host/fs.js';
-import { RUN_QEMU } from '../host/paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { RUN_QEMU } from '../model/paths.js';
 import type { Monitor, Runtime } from '../runtime/runtime.js';
 
 // A kernel monitor line names a device: "3: vnet0: <...> master br0 ..." for a port's link (joined, left, flags
@@ -10,7 +10,7 @@ export function deviceOf(line: string): string | null {
 
 // An entry line's MAC and bridge ("52:54:00:00:00:01 dev up0 master br0 static", also "Deleted ..."): the watcher
 // follows a guest's MAC wherever learning moves its entry. Null for a link line and for the kernel's `self` entries.
-export function entryOf(line: string): { mac: string; bridge: string } | null {
+export function monitorEntry(line: string): { mac: string; bridge: string } | null {
   const match = /^(?:Deleted )?([0-9a-f]{2}(?::[0-9a-f]{2}){5}) dev \S+ (?:.* )?master (\S+)/u.exec(line);
   return match ? { mac: match[1] as string, bridge: match[2] as string } : null;
 }
@@ -69,7 +69,7 @@ export function watchKernel(rt: Runtime, file: string, onDevice: OnDevice, log: 
     started = rt.now();
     current = rt.monitor(file, ['monitor', 'fdb', 'link'], (line) => {
       const device = deviceOf(line);
-      if (device !== null) onDevice(device, entryOf(line));
+      if (device !== null) onDevice(device, monitorEntry(line));
     }, (why) => {
       if (rt.now() - started > STEADY_MS) attempt = 0;
       const delay = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)] as number;

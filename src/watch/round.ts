@@ -1,21 +1,21 @@
 import type { ConfigResult } from '../config/config.js';
 import type { Settings } from '../config/settings.js';
-import { severity } from '../host/commands.js';
-import { osErrorText } from '../host/fs.js';
+import { severity } from '../runtime/commands.js';
+import { osErrorText } from '../runtime/fs.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import { withTimeBound } from '../runtime/time-bound.js';
-import { Reconciler, type Round } from './reconciler.js';
+import { WatchMemory, type Round } from './memory.js';
 
 // What the watcher and the waiter share: one reconcile with the current config, its lines logged and the metrics
 // written; a config or metrics problem is said once, not at every reconcile.
 export interface Rounds {
-  reconciler: Reconciler;
+  memory: WatchMemory;
   round(guests: string[] | null, left?: boolean): Promise<Round | null>; // null: the config is unusable, nothing done
   log(lines: LogLine[]): Promise<void>;
 }
 
-export function reconcileRounds(rt: Runtime, settings: Settings, metricsFile: string | null): Rounds {
-  const reconciler = new Reconciler();
+export function watchRounds(rt: Runtime, settings: Settings, metricsFile: string | null): Rounds {
+  const memory = new WatchMemory();
   const underSystemd = rt.stderrIsJournal();
   let lastConfigProblem: string | null = null;
   let lastMetricsProblem: string | null = null;
@@ -32,14 +32,14 @@ export function reconcileRounds(rt: Runtime, settings: Settings, metricsFile: st
       return null;
     }
     lastConfigProblem = null;
-    // The bridge commands run synchronously (spawnSync, src/host/commands.ts): events wait for the round in flight.
+    // The bridge commands run synchronously (spawnSync, src/runtime/commands.ts): events wait for the round in flight.
     const bridge = withTimeBound(rt, config.config.timeout).bridge;
-    const result = await reconciler.run(settings.host, bridge, config.config, guests, rt.now, left);
+    const result = await memory.round(settings.host, bridge, config.config, guests, rt.now, left);
     await log(result.lines);
     if (metricsFile !== null) {
       let problem: string | null = null;
       try {
-        rt.writeFileAtomic(metricsFile, reconciler.metrics());
+        rt.writeFileAtomic(metricsFile, memory.metrics());
       } catch (error) {
         problem = `cannot write the metrics to ${metricsFile}: ${osErrorText(error)}`;
       }
@@ -48,5 +48,5 @@ export function reconcileRounds(rt: Runtime, settings: Settings, metricsFile: st
     }
     return result;
   };
-  return { reconciler, round, log };
+  return { memory, round, log };
 }

@@ -1,12 +1,12 @@
 import { describe, EXIT } from '../runtime/errors.js';
-import type { HostFs } from '../host/fs.js';
-import { DAEMON_SOCKETS, RUN_LIBVIRT, WATCH_LOCK } from '../host/paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { DAEMON_SOCKETS, RUN_LIBVIRT, WATCH_LOCK } from '../model/paths.js';
 import { happened, outcomeLine } from '../report/report.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import type { Settings } from '../config/settings.js';
 import { statusFileEvents, watchDirectory, watchKernel } from './events.js';
 import { WorkQueue, type Work } from './queue.js';
-import { reconcileRounds, type Rounds } from './round.js';
+import { watchRounds, type Rounds } from './round.js';
 
 interface WatchOptions {
   interval: number; // seconds between full resyncs
@@ -24,7 +24,7 @@ const LEFT = '/left';
 // removed, kernel lines naming a guest's tap); a round reads the whole desired and actual state of those guests and
 // fixes the difference, with the same code as `repair`. A full resync every `interval` catches what no event said.
 export async function runWatch(rt: Runtime, settings: Settings, options: WatchOptions): Promise<number> {
-  const rounds = reconcileRounds(rt, settings, options.metricsFile);
+  const rounds = watchRounds(rt, settings, options.metricsFile);
   if (options.once) {
     const result = await rounds.round(null);
     if (result === null) return EXIT.input;
@@ -50,7 +50,7 @@ async function claim(rt: Runtime, host: HostFs, log: (lines: LogLine[]) => Promi
   return null;
 }
 
-async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { reconciler, round, log }: Rounds): Promise<number> {
+async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { memory, round, log }: Rounds): Promise<number> {
   // Each round says per guest whether it is done; the queue retries a guest left failing after a backoff, unless
   // nothing was written to it (a tap off its bridge for a moment): then its next event may go at once.
   const work: Work = async (keys) => {
@@ -71,7 +71,7 @@ async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { re
   // guest's MAC on another port is its entry moved by learning; for the MAC of a guest that left, its stray entry.
   const onDevice = (device: string | null, entry: { mac: string; bridge: string } | null) => {
     if (device === null) return queue.addAll(); // the monitor restarted: what happened meanwhile was not seen
-    const guest = reconciler.guestOfTap(device) ?? (entry === null ? undefined : reconciler.guestOfEntry(entry.mac, entry.bridge));
+    const guest = memory.guestOfTap(device) ?? (entry === null ? undefined : memory.guestOfEntry(entry.mac, entry.bridge));
     if (guest === null) queue.add(LEFT);
     else if (guest !== undefined) queue.add(guest);
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ensureEntries as ensureByWork, ensureNoEntries as ensureNoneByPort, entriesIn, entryOf, readPortViews, staleMacs, type EntryWork } from '../../src/host/fdb.js';
-import type { PortRef } from '../../src/host/port.js';
+import type { PortRef } from '../../src/model/port.js';
 import type { BridgeRunner } from '../../src/runtime/runtime.js';
 import { FakeBridge } from '../helpers/fake-bridge.js';
 

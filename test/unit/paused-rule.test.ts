@@ -1,16 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/config.js';
-import type { PortState } from '../../src/host/observe.js';
 import { desiredFor } from '../../src/plan/desired.js';
 import { driftOf, runningTaps, straysAmong } from '../../src/plan/diff.js';
 import type { Plan, PortPlan } from '../../src/plan/plan.js';
-import { entryOf } from '../../src/watch/events.js';
+import { monitorEntry as entryOf } from '../../src/watch/events.js';
 import { FakeBridge } from '../helpers/fake-bridge.js';
 import { FakeSys } from '../helpers/fake-sys.js';
 import { runFake } from '../helpers/runtime.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, statusDomain } from '../helpers/xml.js';
+import type { PortState } from '../../src/model/state.js';
 
 const MAC = '52:54:00:00:0a:01';
 const config = (sticky: boolean, lockPorts: boolean) => ({ sticky, lockPorts }) as Config;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JOURNAL_STREAM, systemLog } from '../../src/host/commands.js';
+import { JOURNAL_STREAM, systemLog } from '../../src/runtime/commands.js';
 import type { LogLine } from '../../src/runtime/runtime.js';
 import { runDist } from '../helpers/dist.js';
 import { FakeSys } from '../helpers/fake-sys.js';

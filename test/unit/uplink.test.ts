@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { uplinkVerdict, type BridgeMode } from '../../src/plan/uplink.js';
+import type { BridgeMode } from '../../src/model/bridge-mode.js';
+import { uplinkVerdict } from '../../src/plan/uplink.js';
 
 const port = (name: string, auto: boolean, promiscuous = auto, driver: string | null = 'veth') => ({ name, auto, promiscuous, driver });
 const mode = (overrides: Partial<BridgeMode>): BridgeMode => ({ bridge: 'br0', vlanFiltering: true, promiscuous: false, ports: [port('up0', true, false, 'macvlan'), port('tap0', false)], ...overrides });

@@ -1,9 +1,9 @@
 import { runningTaps, straysAmong } from '../plan/diff.js';
-import { macsOf } from '../host/port.js';
+import { macsOf } from '../model/port.js';
 import type { LeftPort, Plan } from '../plan/plan.js';
-import { ensureStraysGone, findStaticEntries, placed, type Lookup } from '../host/strays.js';
+import { ensureStraysGone, findStaticEntries, placed, type Lookup } from '../host/moved-entries.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
-import type { Outcome } from '../report/report.js';
+import type { Outcome } from '../model/outcome.js';
 
 // A guest that left (the hook's `release`, or the watcher saw its status file go): static entries for its ports'
 // MACs on other ports of their bridges (moved off the tap by learning, e.g. the destination's announce, before the

@@ -1,14 +1,8 @@
-import type { Result } from '../runtime/errors.js';
+import type { Result } from '../model/result.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 import { answerOf, runBatch, type BatchAnswer, type BatchCommand } from './batch.js';
 import type { FdbOutcome } from './fdb.js';
-
-// A static entry for a MAC on one port of a bridge.
-export interface Placed {
-  bridge: string;
-  mac: string;
-  port: string;
-}
+import type { Placed } from '../model/state.js';
 
 // A MAC to look up on a bridge.
 export interface Lookup {

@@ -1,4 +1,4 @@
-import type { CommandResult, LogLine, SyslogSink, TimedBridge } from '../runtime/runtime.js';
+import type { CommandResult, LogLine, SyslogSink, TimedBridge } from './runtime.js';
 
 // libvirt runs hooks with its own PATH, which may lack the sbin directories iproute2 lives in.
 const SBIN = ['/usr/sbin', '/sbin'];
