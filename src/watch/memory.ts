@@ -9,6 +9,7 @@ import { ParseCache } from '../host/guests.js';
 import { macsOf } from '../model/port.js';
 import type { ManagedPort } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
+import { managedBridges } from '../actions/uplinks.js';
 import { ensureLeftEntriesGone } from '../actions/left-guests.js';
 import { happened, outcomeLine } from '../report/report.js';
 import type { BridgeRunner, LogLine } from '../runtime/runtime.js';
@@ -93,8 +94,10 @@ export class WatchMemory {
     return { lines, changed: fixed, failed: failed.size > 0, reconciled };
   }
 
-  metrics(): string {
-    return renderMetrics([...this.statuses.values()].flat(), this.counters);
+  // The bridges' mode read now: a port added or changed on a managed bridge counts at the next write.
+  metrics(host: HostFs): string {
+    const statuses = [...this.statuses.values()].flat();
+    return renderMetrics(statuses, managedBridges(host, statuses), this.counters);
   }
 
   // A port's outcome in the log: what was done or what failed; a drift that was gone by the time it was fixed

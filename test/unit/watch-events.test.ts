@@ -21,8 +21,9 @@ describe('the device a kernel monitor line names', () => {
 describe('metrics', () => {
   it('escapes label values as the exposition format asks', () => {
     const port = { mac: null, extraMacs: [], tap: null, network: null, type: 'bridge', tapManaged: true, libvirtTable: false, manage: false, reason: '', bridge: 'a"b\\c' };
-    const text = renderMetrics([{ guest: 'g', port, want: { learning: false, entry: true, sticky: false, lock: false }, state: null, verdict: 'unmanaged', drift: [], note: null }], null);
+    const text = renderMetrics([{ guest: 'g', port, want: { learning: false, entry: true, sticky: false, lock: false }, state: null, verdict: 'unmanaged', drift: [], note: null }], [{ bridge: 'a"b\\c', vlanFiltering: true, autoPorts: ['up0'], uplinkFiltered: true, why: [] }], null);
     expect(text).toContain('mactable_ports{bridge="a\\"b\\\\c",verdict="unmanaged"} 1\n');
+    expect(text).toContain('mactable_bridge_auto_ports{bridge="a\\"b\\\\c"} 1\n');
     expect(text).not.toContain('mactable_repairs_total');
   });
 });
