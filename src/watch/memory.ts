@@ -46,6 +46,11 @@ export class WatchMemory {
     return undefined;
   }
 
+  // Whether a managed port is on this bridge, as of the last reconcile.
+  managesBridge(bridge: string): boolean {
+    return [...this.statuses.values()].some((statuses) => statuses.some(({ port }) => port.manage && port.bridge === bridge));
+  }
+
   // The guest one of whose managed ports has this MAC on this bridge (a kernel line about its entry on another
   // port: moved there by learning); null when it is a guest that left; undefined when it is no guest's.
   guestOfEntry(mac: string, bridge: string): string | null | undefined {
