@@ -1,7 +1,7 @@
 import { runningTaps, straysAmong } from '../plan/diff.js';
-import { macsOf } from '../model/port.js';
+import { keysOf } from '../model/port.js';
 import type { LeftPort, Plan } from '../plan/plan.js';
-import { ensureStraysGone, findStaticEntries, placed, type Lookup } from '../host/moved-entries.js';
+import { ensureMovedGone, findStaticEntries, movedAmong, type Lookup } from '../host/moved-entries.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 import type { Outcome } from '../model/outcome.js';
 
@@ -11,18 +11,18 @@ import type { Outcome } from '../model/outcome.js';
 // outcome per port that had one; one `bridge` process to look them up (one lookup per MAC, whatever the bridge
 // holds) and one to delete them.
 export async function ensureLeftEntriesGone(bridge: BridgeRunner, ports: LeftPort[], everyone: () => Plan[] | null): Promise<Outcome[]> {
-  const lookups = new Map(ports.map((port) => [port, macsOf(port).map((mac): Lookup => ({ bridge: port.bridge, mac }))]));
+  const lookups = new Map(ports.map((port) => [port, keysOf(port).map((key): Lookup => ({ ...key, bridge: port.bridge }))]));
   const answers = await findStaticEntries(bridge, [...lookups.values()].flat());
   const perPort = ports.map((port) => {
     const mine = (lookups.get(port) ?? []).map((lookup) => answers.get(lookup));
-    return { port, away: straysAmong(placed(mine), new Set(), port.tap), failures: mine.flatMap((answer) => (answer !== undefined && answer.failure !== null ? [answer.failure] : [])) };
+    return { port, away: straysAmong(movedAmong(mine), new Set(), port.tap), failures: mine.flatMap((answer) => (answer !== undefined && answer.failure !== null ? [answer.failure] : [])) };
   });
   const all = perPort.some(({ away }) => away.length > 0) ? everyone() : null;
   const keep = all === null ? null : runningTaps(all);
-  const strays = new Map(perPort.map(({ port, away }) => [port, keep === null ? [] : straysAmong(away, keep, port.tap)]));
-  const gone = await ensureStraysGone(bridge, [...strays.values()].flat());
+  const moved = new Map(perPort.map(({ port, away }) => [port, keep === null ? [] : straysAmong(away, keep, port.tap)]));
+  const gone = await ensureMovedGone(bridge, [...moved.values()].flat());
   return perPort.flatMap(({ port, away, failures }): Outcome[] => {
-    const results = (strays.get(port) ?? []).flatMap((stray) => gone.get(stray) ?? []);
+    const results = (moved.get(port) ?? []).flatMap((entry) => gone.get(entry) ?? []);
     const outcome: Outcome = { port, changes: results.flatMap(({ changes }) => changes), failure: null, note: null };
     const problems = [...failures, ...results.flatMap(({ failure }) => (failure === null ? [] : [failure]))];
     if (keep === null && away.length > 0) problems.push('the running guests cannot be read, so no entry the guest left behind is deleted');

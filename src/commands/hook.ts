@@ -1,4 +1,5 @@
-import { ensurePorts, undoPorts } from '../actions/apply.js';
+import { undoPorts, type PortOutcome } from '../actions/apply.js';
+import { applyStatuses, portStatuses } from '../actions/reconcile.js';
 import { DEFAULT_TIMEOUT, type OnError } from '../config/config.js';
 import { parseDomain } from '../domain/parse.js';
 import { describe, EXIT, exitCodeOf } from '../runtime/errors.js';
@@ -6,7 +7,7 @@ import type { HostFs } from '../runtime/fs.js';
 import { gatherFacts, gatherHost } from '../host/gather.js';
 import { leaveWaiter } from '../watch/waiter.js';
 import { printable } from '../domain/names.js';
-import { desiredFor, pausedWords, vcpusRun } from '../plan/desired.js';
+import { pausedWords, vcpusRun } from '../plan/desired.js';
 import { leftPorts, managedPorts, planDomain, type LeftPort, type ManagedPort, type Plan } from '../plan/plan.js';
 import { ensureLeftEntriesGone } from '../actions/left-guests.js';
 import { everyonePlanned, planHost } from '../plan/plan-host.js';
@@ -90,7 +91,7 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
       ? await leave(settings.host, bounded.bridge, managed, leftPorts(domain, facts, config.config), config.config)
       : managed.length === 0
         ? []
-        : await ensurePorts(settings.host, bounded.bridge, managed.map((port) => ({ port, want: desiredFor(plan.run, port, config.config) })), warnOnly());
+        : await applyPorts(settings.host, bounded.bridge, plan, config.config, { putBack: warnOnly() });
     if (outcomes.length > 0 && !action.undo && !vcpusRun(plan.run)) notePaused(plan, outcomes, await leaveWaiter(rt, settings.host, domain.name));
     await report(rt, bounded, guest, op, outcomes, action.undo ? 'nothing to undo' : 'already in place', warnOnly(), plan.problems);
     return outcomes.some((outcome) => outcome.failure !== null) && !warnOnly() ? EXIT.failed : EXIT.ok;
@@ -98,6 +99,14 @@ async function hook(rt: Runtime, setFallback: (code: number) => void): Promise<n
     await say(describe(error));
     return warnOnly() ? EXIT.ok : exitCodeOf(error);
   }
+}
+
+// `started` (and `reconnect`, `attach`): the same pass as a round of the watcher over this guest's managed ports,
+// with one `bridge` process: sysfs observed, diffed, applied, the entries read before the writes and after them in
+// that one batch. Each port's outcome, ok ones too. With `putBack` a failed port is left as libvirt made it.
+async function applyPorts(host: HostFs, bridge: BridgeRunner, plan: Plan, config: Config, { putBack }: { putBack: boolean }): Promise<PortOutcome[]> {
+  const statuses = await portStatuses(host, bridge, [plan], config, null, { managedOnly: true, readEntries: false });
+  return (await applyStatuses(host, bridge, statuses, { putBack, all: true, readFirst: true })).map(({ outcome }) => outcome);
 }
 
 // The guest is gone (`release`): taps that outlive it (managed='no') put back as libvirt made them, and static

@@ -1,8 +1,7 @@
 import { configOrThrow } from '../config/config.js';
 import { InputError } from '../runtime/errors.js';
-import { reconcile } from '../actions/reconcile.js';
+import { portStatuses, reconcile } from '../actions/reconcile.js';
 import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
-import { portStatuses } from '../actions/port-status.js';
 import { guestsInScope } from '../plan/plan-host.js';
 import { gatherHost } from '../host/gather.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';

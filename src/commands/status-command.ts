@@ -1,5 +1,5 @@
 import { configOrThrow } from '../config/config.js';
-import { portStatuses } from '../actions/port-status.js';
+import { portStatuses } from '../actions/reconcile.js';
 import { managedBridges } from '../actions/uplinks.js';
 import type { UplinkVerdict } from '../plan/uplink.js';
 import { renderMetrics } from '../report/metrics.js';
@@ -11,8 +11,8 @@ import { settingsFrom } from '../config/settings.js';
 import { withTimeBound } from '../runtime/time-bound.js';
 import { paintRows } from '../report/paint.js';
 import { renderTable, withoutEmpty } from '../report/table.js';
-import type { EntryState, PortState } from '../model/state.js';
-import type { PortStatus } from '../plan/diff.js';
+import type { ObservedEntry } from '../model/state.js';
+import { unlistedMacs, type PortStatus } from '../plan/diff.js';
 
 interface StatusArgs {
   names: string[];
@@ -43,20 +43,38 @@ function statusJson(statuses: PortStatus[], bridges: UplinkVerdict[], drifting: 
     drift: drifting,
     problems,
     bridges: bridges.map(({ why, ...bridge }) => ({ ...bridge, why: why.map(({ says }) => says) })),
-    ports: statuses.map(({ guest, port, state, verdict, drift, note }) => {
+    ports: statuses.map((status) => {
+      const { guest, port, state, verdict, drift, note } = status;
       const { mac, extraMacs, tap, bridge, network, type, manage, reason } = port;
-      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state: state && stateJson(state) };
+      return { guest, mac, extraMacs, tap, bridge, network, type, manage, reason, verdict, drift, note, state: state && stateJson(status) };
     }),
   };
 }
 
-// A port's state as documented: its `failure` is the JSON's "problem".
-const stateJson = ({ failure, ...state }: PortState) => ({ ...state, problem: failure });
+// A port's state as documented: its guest MAC's entry, each extra MAC's, the unlisted MACs, the moved entries that
+// would be deleted, and its `failure` as "problem".
+function stateJson({ port, state, operations }: PortStatus) {
+  if (state === null) return null;
+  const { tapExists, master, learning, flood, locked, failure } = state;
+  const entryOf = (mac: string) => entryJson((state.entries ?? []).find((entry) => entry.mac === mac));
+  const ref = { mac: port.mac ?? '', extraMacs: port.extraMacs, tap: port.tap ?? '', bridge: port.bridge ?? '' };
+  const strays = operations.flatMap((op) => (op.op === 'delete-moved' ? [{ bridge: op.entry.bridge, mac: op.entry.mac, port: op.entry.port }] : []));
+  return {
+    tapExists, master, learning, flood, locked,
+    entry: entryOf(ref.mac),
+    extraEntries: port.extraMacs.map((mac) => ({ mac, entry: entryOf(mac) })),
+    stale: unlistedMacs(ref, state),
+    strays,
+    problem: failure,
+  };
+}
+
+const entryJson = (entry: ObservedEntry | undefined) => (entry === undefined ? null : { state: entry.state, flags: entry.flags });
 
 const onOff = (value: boolean | null | undefined) => (value === true ? 'on' : value === false ? 'off' : null);
 
 // "static,sticky" for an entry, "none" for a missing one.
-const entryWords = (entry: EntryState | null) => (entry ? [entry.state, ...entry.flags].join(',') : 'none');
+const entryWords = (entry: { state: string; flags: string[] } | null) => (entry ? [entry.state, ...entry.flags].join(',') : 'none');
 
 // The table's footer line for a managed bridge: its mode, and whether the kernel keeps its uplink out of promiscuous mode.
 function bridgeLine({ bridge, vlanFiltering, autoPorts, uplinkFiltered, why }: UplinkVerdict): string {
@@ -75,8 +93,8 @@ function statusText(statuses: PortStatus[], colour: boolean): string {
     port.bridge,
     onOff(state?.learning),
     onOff(state?.flood),
-    state ? entryWords(state.entry) : null,
-    state?.extraEntries.map(({ mac, entry }) => `${mac}=${entryWords(entry)}`).join(' ') || null,
+    state && port.mac !== null ? entryWords(entryJson((state.entries ?? []).find((entry) => entry.mac === port.mac))) : null,
+    (state && port.extraMacs.map((mac) => `${mac}=${entryWords(entryJson((state.entries ?? []).find((entry) => entry.mac === mac)))}`).join(' ')) || null,
     [verdict === 'drift' ? `drift: ${drift.join(', ')}` : verdict, note].filter((part) => part !== null).join('; '),
     port.reason,
   ]);

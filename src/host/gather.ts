@@ -6,7 +6,7 @@ import { ifnameProblem, networkNameProblem, portIdProblem } from '../domain/name
 import { emptyFacts, portKey, type FileFact, type GatheredHost, type HostFacts, type TapMaster } from '../model/facts.js';
 import { osErrorText, type HostFs } from '../runtime/fs.js';
 import { bridgeDir, guestStatusFile, networkConfigFile, networkStatusFile, portFile } from '../model/paths.js';
-import { masterOf } from './port-checks.js';
+import { masterOf } from './master.js';
 import { ParseCache, runningGuestNames } from './guests.js';
 
 // Read the host files the domain's NICs point at (only after their names are validated), and the run state from

@@ -8,3 +8,19 @@ export interface PortRef {
 
 // Every MAC a port has a static entry for: the guest's own first, then the extras.
 export const macsOf = (port: { mac: string; extraMacs: string[] }): string[] => [port.mac, ...port.extraMacs];
+
+// A VLAN id; null: no VLAN (vid 0), all there is on a bridge without vlan_filtering.
+export type Vlan = number | null;
+
+// What a static entry is keyed by: one MAC in one VLAN (`bridge -j fdb show` gives "vlan" on a filtering bridge).
+export interface EntryKey {
+  mac: string;
+  vlan: Vlan;
+}
+
+// Every entry a port should have while its guest runs: each of its MACs in each of its VLANs (today the one null).
+export const keysOf = (port: { mac: string; extraMacs: string[] }, vlans: Vlan[] = [null]): EntryKey[] =>
+  macsOf(port).flatMap((mac) => vlans.map((vlan) => ({ mac, vlan })));
+
+// Whether two keys name the same entry.
+export const sameKey = (a: EntryKey, b: EntryKey): boolean => a.mac === b.mac && a.vlan === b.vlan;

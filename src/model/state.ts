@@ -1,3 +1,5 @@
+import type { EntryKey } from './port.js';
+
 // What a managed port should look like in the kernel. mactable's state exists exactly while the guest's vCPUs run:
 // then learning and unicast flooding are off, the static entries are on the tap (sticky when asked) and the port is
 // locked when asked. While the guest is paused (incoming migration, start or restore --paused, suspend) the port is
@@ -10,29 +12,30 @@ export interface Desired {
   lock: boolean;
 }
 
-// An entry on a port, as the kernel shows it.
-export interface EntryState {
-  state: string;
+// One of the bridge's own entries on a port (not a `self` one), as the kernel shows it, whatever its state.
+export interface ObservedEntry extends EntryKey {
+  state: string; // static, permanent, '' (learned), ...
   flags: string[];
 }
 
-// A static entry for a MAC on one port of a bridge.
-export interface Placed {
+// A static entry for a port's MAC on another port of its bridge (moved there by learning: a migration's announce).
+export interface MovedEntry extends EntryKey {
   bridge: string;
-  mac: string;
   port: string;
 }
 
-// What the kernel says about one guest port right now.
+// Whether a bridge exists and is a Linux bridge (/sys/class/net/BR/bridge).
+export type BridgeKind = 'linux' | 'other' | 'absent';
+
+// What the kernel says about one guest port, read once per round by host/observe.ts.
 export interface PortState {
   tapExists: boolean;
   master: string | null;
+  bridge: BridgeKind;
   learning: boolean | null; // null: not a port of its bridge, or the kernel has no such control
   flood: boolean | null;
-  locked: boolean | null; // null: the kernel does not report it
-  entry: EntryState | null; // the guest MAC's entry on the tap, if any
-  extraEntries: { mac: string; entry: EntryState | null }[]; // each extra MAC's, in the plan's order
-  stale: string[]; // static entries for MACs that are neither (see staleMacs): drift, deleted by repair
-  strays: Placed[]; // static entries for its MACs on other ports of its bridge while the guest is paused (see straysAmong)
-  failure: string | null; // the entries could not be read
+  locked: boolean | null; // null: not asked, or the kernel does not report it
+  entries: ObservedEntry[] | null; // the bridge's own entries on the tap; null: not read (the hook reads them in its one batch)
+  moved: MovedEntry[]; // looked up only for a paused guest's port: its MACs' static entries on other ports
+  failure: string | null; // the port could not be read: naming its bridge, tap and the file or command
 }

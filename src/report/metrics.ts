@@ -1,4 +1,4 @@
-import type { PortStatus } from '../plan/diff.js';
+import type { Verdict } from '../plan/diff.js';
 import type { UplinkVerdict } from '../plan/uplink.js';
 
 // Counters and times of the watcher; `status --format prometheus` has none of them.
@@ -19,7 +19,7 @@ function bridgeGauge(name: string, help: string, bridges: UplinkVerdict[], value
 
 // Prometheus text exposition: guest ports by bridge and verdict, each managed bridge's mode, and the watcher's
 // counters when given.
-export function renderMetrics(statuses: PortStatus[], bridges: UplinkVerdict[], counters: WatchCounters | null): string {
+export function renderMetrics<S extends { port: { bridge: string | null }; verdict: Verdict }>(statuses: S[], bridges: UplinkVerdict[], counters: WatchCounters | null): string {
   const counts = new Map<string, number>();
   for (const { port, verdict } of statuses) {
     const key = `bridge="${label(port.bridge ?? '')}",verdict="${verdict}"`;

@@ -27,7 +27,9 @@ export async function runCommand(load: LoadChildProcess, file: string, args: str
   const { spawnSync } = await load();
   const result = spawnSync(file, args, { input, env: commandEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 64 << 20 });
   const { stdout = '', stderr = '' } = result;
-  if (result.error) {
+  // A child that ended before reading all its input makes the write fail (EPIPE): its exit and stderr say why.
+  const ended = (result.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && (result.status !== null || result.signal !== null);
+  if (result.error && !ended) {
     const timedOut = (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
     return { exitCode: null, stdout, stderr, failure: timedOut ? 'timed out' : `cannot run ${file}: ${result.error.message}`, timedOut };
   }
