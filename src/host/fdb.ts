@@ -1,5 +1,5 @@
 import { entryAsAsked, type Operation } from '../model/operations.js';
-import { sameKey, type EntryKey, type PortRef } from '../model/port.js';
+import { onVlan, sameKey, type EntryKey, type PortRef, type Vlan } from '../model/port.js';
 import type { Result } from '../model/result.js';
 import type { MovedEntry, ObservedEntry } from '../model/state.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
@@ -91,28 +91,44 @@ function seenBefore(port: PortRef, ops: Operation[], answers: Answers): Operatio
   });
 }
 
+// The words for the entries added for one MAC: "static entry M added", "static entry M on VLAN 30 added", and for vid 0
+// with VLANs (a port's first entries on a filtering bridge) "static entry M added, also on VLANs 1, 10".
+function addedWords(what: string, vlans: Vlan[]): string {
+  const tagged = vlans.filter((vlan) => vlan !== null);
+  const list = `VLAN${tagged.length > 1 ? 's' : ''} ${tagged.join(', ')}`;
+  if (tagged.length === 0) return `${what} added`;
+  return vlans.includes(null) ? `${what} added, also on ${list}` : `${what} on ${list} added`;
+}
+
 // What a port's answers say was done, each operation checked against the read-back; the first that did not take
-// ends the port. The guest's own entry keeps its short name; an extra one is named by its MAC.
+// ends the port. The guest's own entry keeps its short name; an extra one is named by its MAC; one in a VLAN says it.
+// A delete without a VLAN took the MAC's entries in every VLAN: none may be left.
 function outcomeOf(port: PortRef, ops: Operation[], answers: Answers, movedAnswers: (entry: MovedEntry) => Answers): FdbOutcome {
-  const the = (noun: string, mac: string) => (mac === port.mac ? `the ${noun}` : `the ${noun} for ${mac}`);
+  const the = (noun: string, { mac, vlan }: EntryKey) => `${mac === port.mac ? `the ${noun}` : `the ${noun} for ${mac}`}${onVlan(vlan)}`;
   const after = readBack(answers, port, { entries: 'after entries', link: 'after link' });
-  const entry = (key: EntryKey) => (after.failure === null ? after.entries.find((each) => sameKey(each, key)) : undefined);
+  const entry = (key: EntryKey) => (after.failure === null ? after.entries.find((each) => (key.vlan === null ? each.mac === key.mac : sameKey(each, key))) : undefined);
   const failed = (name: string) => answers?.get(name)?.failure ?? null;
   const changes: string[] = [];
-  const fail = (failure: string): FdbOutcome => ({ changes, failure });
+  const added = new Map<string, Vlan[]>(); // by the words for the entry, the VLANs added, in order
+  const words = () => changes.map((change) => (added.has(change) ? addedWords(change, added.get(change) as Vlan[]) : change));
+  const fail = (failure: string): FdbOutcome => ({ changes: words(), failure });
   for (const op of ops) {
     if (op.op === 'add') {
       const error = failed(`add ${op.mac} ${op.vlan ?? 0}`);
-      if (error !== null) return fail(`cannot add ${the(kind(op.sticky), op.mac)}: ${error}`);
+      if (error !== null) return fail(`cannot add ${the(kind(op.sticky), op)}: ${error}`);
       if (after.failure !== null) return fail(after.failure);
-      if (!entryAsAsked(entry(op), op.sticky)) return fail(`${the(kind(op.sticky), op.mac)} is not there after bridge fdb replace`);
-      if (!entryAsAsked(op.was, op.sticky)) changes.push(`${kind(op.sticky)} ${op.mac} added`);
+      if (!entryAsAsked(after.entries.find((each) => sameKey(each, op)), op.sticky)) return fail(`${the(kind(op.sticky), op)} is not there after bridge fdb replace`);
+      const what = `${kind(op.sticky)} ${op.mac}`;
+      if (!entryAsAsked(op.was, op.sticky)) {
+        if (!added.has(what)) changes.push(what); // its place among the changes; the words come once all are known
+        added.set(what, [...(added.get(what) ?? []), op.vlan]);
+      }
     } else if (op.op === 'delete') {
       // Deleting an entry that is gone already fails; that is the state we want.
       const error = failed(`delete ${op.mac} ${op.vlan ?? 0}`);
       if (after.failure !== null) return fail(after.failure);
-      if (entry(op) !== undefined) return fail(error === null ? `${the('entry', op.mac)} is still there after bridge fdb del` : `cannot delete ${the('entry', op.mac)}: ${error}`);
-      if (error === null) changes.push(`entry ${op.mac} deleted`);
+      if (entry(op) !== undefined) return fail(error === null ? `${the('entry', op)} is still there after bridge fdb del` : `cannot delete ${the('entry', op)}: ${error}`);
+      if (error === null) changes.push(`entry ${op.mac}${onVlan(op.vlan)} deleted`);
     } else if (op.op === 'lock' && op.was === true) {
       const error = failed('unlock');
       if (error !== null) return fail(`cannot unlock the port: ${error}`);
@@ -125,7 +141,7 @@ function outcomeOf(port: PortRef, ops: Operation[], answers: Answers, movedAnswe
       if (moved.failure !== null) return fail(moved.failure);
     }
   }
-  return { changes, failure: null };
+  return { changes: words(), failure: null };
 }
 
 // Why a port's whole step failed with its batch: named by its first bridge operation.

@@ -87,7 +87,7 @@ export class WatchMemory {
     for (const { guest, outcome } of fixed) this.record(lines, guest, outcome);
     if (left || guests === null || gone.length > 0) {
       for (const [guest, { ports }] of this.left) {
-        for (const outcome of await ensureLeftEntriesGone(bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
+        for (const outcome of await ensureLeftEntriesGone(host, bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
       }
     }
     const failed = new Set(fixed.filter(({ outcome }) => outcome.failure !== null).map(({ guest }) => guest));
