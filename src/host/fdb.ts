@@ -19,6 +19,8 @@ const vlanWords = (vlan: EntryKey['vlan']) => (vlan === null ? '' : ` vlan ${vla
 // Always `master static`: without a state iproute2 makes a local entry, which delivers the guest's frames to the host.
 const replace = ({ tap }: PortRef, { mac, vlan }: EntryKey, sticky: boolean): BatchCommand => ({ line: `fdb replace ${mac} dev ${tap} master static${sticky ? ' sticky' : ''}${vlanWords(vlan)}`, shows: false });
 const remove = ({ tap }: PortRef, { mac, vlan }: EntryKey): BatchCommand => ({ line: `fdb del ${mac} dev ${tap} master${vlanWords(vlan)}`, shows: false });
+// The one way to a static entry in a VLAN the port no longer has: `fdb del ... vlan V` refuses an unconfigured VLAN.
+const flushVlan = ({ tap }: PortRef, vlan: Vlan): BatchCommand => ({ line: `fdb flush dev ${tap} master vlan ${vlan ?? 0} static`, shows: false });
 const lock = ({ tap }: PortRef, on: boolean): BatchCommand => ({ line: `link set dev ${tap} locked ${on ? 'on' : 'off'}`, shows: false });
 // One port's entries: the cost does not grow with the other entries the bridge holds.
 export const showEntries = ({ bridge, tap }: PortRef): BatchCommand => ({ line: `fdb show br ${bridge} brport ${tap}`, shows: true });
@@ -68,6 +70,7 @@ function commandsOf(port: PortRef, all: Operation[], readFirst: boolean): Record
   }
   for (const op of ops) {
     if (op.op === 'add') commands[`add ${op.mac} ${op.vlan ?? 0}`] = replace(port, op, op.sticky);
+    else if (op.op === 'delete' && op.why === 'vlan') commands[`flush ${op.vlan ?? 0}`] = flushVlan(port, op.vlan);
     else if (op.op === 'delete') commands[`delete ${op.mac} ${op.vlan ?? 0}`] = remove(port, op);
     else if (op.op === 'lock') commands.unlock = lock(port, false);
   }
@@ -125,7 +128,7 @@ function outcomeOf(port: PortRef, ops: Operation[], answers: Answers, movedAnswe
       }
     } else if (op.op === 'delete') {
       // Deleting an entry that is gone already fails; that is the state we want.
-      const error = failed(`delete ${op.mac} ${op.vlan ?? 0}`);
+      const error = failed(op.why === 'vlan' ? `flush ${op.vlan ?? 0}` : `delete ${op.mac} ${op.vlan ?? 0}`);
       if (after.failure !== null) return fail(after.failure);
       if (entry(op) !== undefined) return fail(error === null ? `${the('entry', op)} is still there after bridge fdb del` : `cannot delete ${the('entry', op)}: ${error}`);
       if (error === null) changes.push(`entry ${op.mac}${onVlan(op.vlan)} deleted`);

@@ -37,22 +37,21 @@ function masterProblem({ tap, bridge }: { tap: string; bridge: string }, { maste
   return master === bridge ? null : `tap ${tap} is a port of ${master}, not of ${bridge}`;
 }
 
+// On a bridge that filters VLANs, whether an entry is in a VLAN the port no longer has (the kernel keeps static
+// entries when a VLAN leaves the port, and deletes them only by a flush of that VLAN).
+const offVlans = ({ vlan }: EntryKey, { vlans }: PortState): boolean => vlans !== null && vlan !== null && !vlans.includes(vlan);
+
 // Static entries on a managed port for MACs it should not have: extra MACs the metadata no longer lists. Learning is
 // off there and mactable writes its entries there, so a static entry that is neither the guest's MAC nor an extra
-// one is taken as a leftover; the kernel's permanent and learned entries are never touched.
+// one is taken as a leftover; the kernel's permanent and learned entries are never touched. Those in VLANs the port
+// left are entriesOffVlans'.
 export function unlistedMacs(port: PortRef, state: PortState): string[] {
   const wanted = macsOf(port);
-  return [...new Set((state.entries ?? []).filter((entry) => entry.state === 'static' && !wanted.includes(entry.mac)).map((entry) => entry.mac))];
+  return [...new Set((state.entries ?? []).filter((entry) => entry.state === 'static' && !wanted.includes(entry.mac) && !offVlans(entry, state)).map((entry) => entry.mac))];
 }
 
-// On a bridge that filters VLANs, static entries for the port's own MACs in VLANs the port no longer has (the kernel
-// keeps them when a VLAN leaves the port).
-function entriesOffVlans(port: PortRef, state: PortState): EntryKey[] {
-  const { vlans } = state;
-  if (vlans === null) return [];
-  const wanted = macsOf(port);
-  return (state.entries ?? []).filter((entry) => entry.state === 'static' && entry.vlan !== null && wanted.includes(entry.mac) && !vlans.includes(entry.vlan)).map(({ mac, vlan }) => ({ mac, vlan }));
-}
+// Static entries on a managed port in VLANs it no longer has, whoever's.
+const entriesOffVlans = (state: PortState): EntryKey[] => (state.entries ?? []).filter((entry) => entry.state === 'static' && offVlans(entry, state)).map(({ mac, vlan }) => ({ mac, vlan }));
 
 // The operations that take a port on its bridge from its observed state to the one it should have, in the order of
 // the drift's words: the flags, each entry (each MAC in vid 0 and in each of the port's VLANs, on a bridge that
@@ -77,7 +76,7 @@ export function operationsFor(port: PortRef, state: PortState, want: Desired, ke
   if (want.entry && want.lock && state.locked !== true) ops.push({ op: 'lock', on: true, was: state.locked });
   if (!want.entry && (state.locked === true || !known)) ops.push({ op: 'lock', on: false, was: state.locked });
   for (const mac of unlistedMacs(port, state)) ops.push({ op: 'delete', mac, vlan: null, why: 'unlisted' });
-  for (const key of want.entry ? entriesOffVlans(port, state) : []) ops.push({ op: 'delete', ...key, why: 'vlan' });
+  for (const key of want.entry ? entriesOffVlans(state) : []) ops.push({ op: 'delete', ...key, why: 'vlan' });
   for (const entry of keep === null ? [] : straysAmong(state.moved, keep, port.tap)) ops.push({ op: 'delete-moved', entry });
   return ops;
 }
