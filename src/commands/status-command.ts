@@ -12,6 +12,7 @@ import { withTimeBound } from '../runtime/time-bound.js';
 import { paintRows } from '../report/paint.js';
 import { renderTable, withoutEmpty } from '../report/table.js';
 import type { ObservedEntry } from '../model/state.js';
+import { keyVlansOf, sameKey, type Vlan } from '../model/port.js';
 import { unlistedMacs, type PortStatus } from '../plan/diff.js';
 
 interface StatusArgs {
@@ -56,13 +57,16 @@ function statusJson(statuses: PortStatus[], bridges: UplinkVerdict[], drifting: 
 function stateJson({ port, state, operations }: PortStatus) {
   if (state === null) return null;
   const { tapExists, master, learning, flood, locked, failure } = state;
-  const entryOf = (mac: string) => entryJson((state.entries ?? []).find((entry) => entry.mac === mac));
+  const entryOf = (mac: string, vlan: Vlan = null) => entryJson((state.entries ?? []).find((entry) => sameKey(entry, { mac, vlan })));
   const ref = { mac: port.mac ?? '', extraMacs: port.extraMacs, tap: port.tap ?? '', bridge: port.bridge ?? '' };
-  const strays = operations.flatMap((op) => (op.op === 'delete-moved' ? [{ bridge: op.entry.bridge, mac: op.entry.mac, port: op.entry.port }] : []));
+  const strays = operations.flatMap((op) => (op.op === 'delete-moved' ? [{ bridge: op.entry.bridge, mac: op.entry.mac, vlan: op.entry.vlan, port: op.entry.port }] : []));
   return {
     tapExists, master, learning, flood, locked,
     entry: entryOf(ref.mac),
     extraEntries: port.extraMacs.map((mac) => ({ mac, entry: entryOf(mac) })),
+    // On a bridge that filters VLANs: the port's VLANs, and each MAC's entry in each of them.
+    vlans: state.vlans,
+    vlanEntries: keyVlansOf(ref, state).filter(({ vlan }) => vlan !== null).map(({ mac, vlan }) => ({ mac, vlan, entry: entryOf(mac, vlan) })),
     stale: unlistedMacs(ref, state),
     strays,
     problem: failure,
