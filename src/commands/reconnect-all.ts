@@ -12,6 +12,7 @@ import { happened, outcomeLine, problemLines, syslogLines, warnings } from '../r
 import { describe, EXIT } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { withTimeBound } from '../runtime/time-bound.js';
+import { emit } from '../report/emit.js';
 import { leaveWaiter } from '../watch/waiter.js';
 
 export const RECONNECT_ALL = 'reconnect-all';
@@ -28,8 +29,7 @@ export async function reconnectAll(rt: Runtime): Promise<number> {
     while (settings.host.remove(RECONNECT_DUE)) {
       const config = settings.config();
       if (!('config' in config)) {
-        rt.stderr(warnings([config.failure]));
-        await withTimeBound(rt, DEFAULT_TIMEOUT).syslog(problemLines([config.failure], 'reconnect'));
+        await emit(rt, withTimeBound(rt, DEFAULT_TIMEOUT).syslog, { stderr: warnings([config.failure]), log: problemLines([config.failure], 'reconnect') });
         return EXIT.ok;
       }
       await round(rt, settings.host, config.config);
@@ -54,8 +54,6 @@ async function round(rt: Runtime, host: HostFs, config: Config): Promise<void> {
     const noWaiter = await leaveWaiter(rt, host, plan.domain);
     if (noWaiter !== null) waiterProblems.push(`${printable(plan.domain)}: ${noWaiter}`);
   }
-  rt.stderr(warnings(waiterProblems));
   const lines = [...problemLines([...problems, ...waiterProblems], 'reconnect'), ...fixed.flatMap(({ guest, outcome }) => syslogLines(guest, [outcome], '', 'warning', 'reconnect'))];
-  const problem = await bounded.syslog(lines);
-  if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
+  await emit(rt, bounded.syslog, { stderr: warnings(waiterProblems), log: lines });
 }

@@ -118,7 +118,7 @@ function describeJson(value: unknown): string {
 // Read, parse and validate the config. A missing default file means empty lists; a file named
 // explicitly (--config, MACTABLE_CONFIG) must exist. One that others may write is refused:
 // it decides what a root hook does to the host's bridges.
-export function readConfig(file: Pick<HostFs, 'readText'> & { stat(path: string): { mode: number } | null }, path: string, source: string, explicit: boolean): ConfigResult {
+export function readConfig(file: Pick<HostFs, 'readText'> & { stat(path: string): { mode: number } | null }, path: string, source: string, { explicit }: { explicit: boolean }): ConfigResult {
   let text: string | null;
   let mode: number | undefined;
   try {

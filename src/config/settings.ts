@@ -18,8 +18,8 @@ export function settingsFrom(rt: Runtime, flags: { root?: string | undefined; co
   const explicit = flags.config ?? rt.env.MACTABLE_CONFIG;
   // A config named explicitly is a path as the administrator typed it, not one below the root.
   const config = explicit
-    ? () => readConfig(rt.hostFs('/'), explicit, explicit, true)
-    : () => readConfig(host, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, false);
+    ? () => readConfig(rt.hostFs('/'), explicit, explicit, { explicit: true })
+    : () => readConfig(host, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, { explicit: false });
   return { host, config };
 }
 

@@ -108,7 +108,7 @@ export interface LeftPort {
 export function leftPorts(domain: Domain, facts: HostFacts, config: Config): LeftPort[] {
   const { choices } = domain;
   return domain.nics.flatMap((nic): LeftPort[] => {
-    const resolved = resolveNic(nic, facts, true);
+    const resolved = resolveNic(nic, facts, { gone: true });
     const choice = resolved.mac === null ? undefined : choices.nics.get(resolved.mac);
     const { manage } = decide(resolved, config, { nic: choice?.manage ?? null, guest: choices.manage });
     const { mac, tap, bridge } = resolved;

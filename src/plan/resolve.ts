@@ -29,7 +29,7 @@ const BRIDGE_PLUGS = new Set(['network', 'bridge']);
 
 // `gone`: the guest has left (libvirt's XML at `release` names no taps any more): a bridge or network NIC is resolved
 // without one, for the entries its MAC may have left behind on its bridge.
-export function resolveNic(nic: Nic, facts: HostFacts, gone = false): ResolvedNic {
+export function resolveNic(nic: Nic, facts: HostFacts, { gone = false } = {}): ResolvedNic {
   const type = nic.actual?.type ?? nic.type;
   const base: ResolvedNic = {
     type,

@@ -66,16 +66,18 @@ function journalStream(lines: LogLine[]): string {
 // sends to journald or syslog; MACTABLE_SYSLOG_SOCKET sends through logger to another socket (tests listen there).
 export function systemLog(load: LoadChildProcess, loadNet: LoadNet, env: Env): SyslogSink {
   const root = (env.MACTABLE_ROOT ?? '/').replace(/\/+$/u, '');
-  return async (lines, timeoutMs) => {
-    if (lines.length === 0) return null;
-    const since = Date.now();
-    if (!env.MACTABLE_SYSLOG_SOCKET) {
-      const sent = await writeJournal(loadNet, `${root}${JOURNAL_STREAM}`, journalStream(lines), timeoutMs);
-      if (sent !== 'no journald') return sent === null ? null : `cannot write to the system log: ${sent}`;
-    }
-    const left = timeoutMs - (Date.now() - since);
-    return left > 0 ? loggerSyslog(load, env, lines, left) : 'cannot write to the system log: timed out';
-  };
+  return async (lines, timeoutMs) => ({ failure: lines.length === 0 ? null : await writeSystemLog(load, loadNet, env, root, lines, timeoutMs) });
+}
+
+// Null once the lines are written; else why not.
+async function writeSystemLog(load: LoadChildProcess, loadNet: LoadNet, env: Env, root: string, lines: LogLine[], timeoutMs: number): Promise<string | null> {
+  const since = Date.now();
+  if (!env.MACTABLE_SYSLOG_SOCKET) {
+    const sent = await writeJournal(loadNet, `${root}${JOURNAL_STREAM}`, journalStream(lines), timeoutMs);
+    if (sent !== 'no journald') return sent === null ? null : `cannot write to the system log: ${sent}`;
+  }
+  const left = timeoutMs - (Date.now() - since);
+  return left > 0 ? loggerSyslog(load, env, lines, left) : 'cannot write to the system log: timed out';
 }
 
 // Null once the kernel holds every byte for journald; 'no journald' when the socket is absent or refuses before

@@ -64,7 +64,7 @@ export class WatchMemory {
   // cached parses: cheap) so that an extra MAC two guests claim is refused the same way whichever one is dirty.
   // `left`: look for entries the guests that left recently still have on their bridges (always on a full round and
   // in the round that sees a guest go).
-  async round(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number, left = false): Promise<Round> {
+  async round(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number, { left = false } = {}): Promise<Round> {
     const started = now();
     const planned = planHost(gatherHost(host, this.parsed), config);
     const { plans: all, unreadable } = planned;

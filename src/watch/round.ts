@@ -4,13 +4,17 @@ import { severity } from '../runtime/commands.js';
 import { osErrorText } from '../runtime/fs.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import { withTimeBound } from '../runtime/time-bound.js';
+import { emit } from '../report/emit.js';
 import { WatchMemory, type Round } from './memory.js';
+
+// The watcher's own bound for the system log: no call of libvirt waits on it.
+const SYSLOG_MS = 5000;
 
 // What the watcher and the waiter share: one reconcile with the current config, its lines logged and the metrics
 // written; a config or metrics problem is said once, not at every reconcile.
 export interface Rounds {
   memory: WatchMemory;
-  round(guests: string[] | null, left?: boolean): Promise<Round | null>; // null: the config is unusable, nothing done
+  round(guests: string[] | null, options?: { left?: boolean }): Promise<Round | null>; // null: the config is unusable, nothing done
   log(lines: LogLine[]): Promise<void>;
 }
 
@@ -19,12 +23,13 @@ export function watchRounds(rt: Runtime, settings: Settings, metricsFile: string
   const underSystemd = rt.stderrIsJournal();
   let lastConfigProblem: string | null = null;
   let lastMetricsProblem: string | null = null;
-  const log = async (lines: LogLine[]) => {
-    // Under systemd stderr is the journal (with <N> priorities); elsewhere the lines go to stderr and syslog.
-    for (const { level, text } of lines) rt.stderr(`${underSystemd ? `<${severity(level)}>` : ''}mactable: ${text}\n`);
-    if (!underSystemd && lines.length > 0) await rt.syslog(lines, 5000);
-  };
-  const round = async (guests: string[] | null, left = false): Promise<Round | null> => {
+  // Under systemd stderr is the journal (with <N> priorities); elsewhere the lines go to stderr and the system log.
+  const log = (lines: LogLine[]) =>
+    emit(rt, (each) => rt.syslog(each, SYSLOG_MS), {
+      stderr: lines.map(({ level, text }) => `${underSystemd ? `<${severity(level)}>` : ''}mactable: ${text}\n`).join(''),
+      log: underSystemd ? [] : lines,
+    });
+  const round = async (guests: string[] | null, { left = false } = {}): Promise<Round | null> => {
     const config: ConfigResult = settings.config();
     if (!('config' in config)) {
       if (config.failure !== lastConfigProblem) await log([{ level: 'err', text: `${config.failure}; nothing is reconciled until it is fixed` }]);
@@ -34,7 +39,7 @@ export function watchRounds(rt: Runtime, settings: Settings, metricsFile: string
     lastConfigProblem = null;
     // The bridge commands run synchronously (spawnSync, src/runtime/commands.ts): events wait for the round in flight.
     const bridge = withTimeBound(rt, config.config.timeout).bridge;
-    const result = await memory.round(settings.host, bridge, config.config, guests, rt.now, left);
+    const result = await memory.round(settings.host, bridge, config.config, guests, rt.now, { left });
     await log(result.lines);
     if (metricsFile !== null) {
       let problem: string | null = null;

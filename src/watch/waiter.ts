@@ -18,7 +18,7 @@ const POLL_S = 10;
 // watcher.
 export async function runWaiter(rt: Runtime, settings: Settings, guest: string, bound: number, metricsFile: string | null): Promise<number> {
   const lock = await rt.holdLock(settings.host.real(waiterLock(guest)), 0);
-  if ((!lock.held && lock.busy) || (await watcherRuns(rt, settings.host))) return EXIT.ok;
+  if ((lock.failure === null && !lock.held) || (await watcherRuns(rt, settings.host))) return EXIT.ok;
   const { round, log } = watchRounds(rt, settings, metricsFile);
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));

@@ -43,12 +43,12 @@ async function claim(rt: Runtime, host: HostFs, log: (lines: LogLine[]) => Promi
   const path = host.real(WATCH_LOCK);
   // A few seconds: a hook's test holds the lock shared for an instant.
   const lock = await rt.holdLock(path, 2);
-  if (lock.held) return null;
-  if (lock.busy) {
+  if (lock.failure === null && lock.held) return null;
+  if (lock.failure === null) {
     rt.stderr(`mactable: another mactable watch runs for this host: it holds the lock on ${path}\n`);
     return EXIT.failed;
   }
-  await log([{ level: 'warning', text: `${lock.problem}: the hook cannot see this watcher and does all its work itself` }]);
+  await log([{ level: 'warning', text: `${lock.failure}: the hook cannot see this watcher and does all its work itself` }]);
   return null;
 }
 
@@ -56,7 +56,7 @@ async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { me
   // Each round says per guest whether it is done; the queue retries a guest left failing after a backoff, unless
   // nothing was written to it (a tap off its bridge for a moment): then its next event may go at once.
   const work: Work = async (keys) => {
-    const result = await round(keys === null ? null : keys.filter((key) => key !== LEFT && key !== BRIDGES), keys?.includes(LEFT) ?? false);
+    const result = await round(keys === null ? null : keys.filter((key) => key !== LEFT && key !== BRIDGES), { left: keys?.includes(LEFT) ?? false });
     return new Map((result?.reconciled ?? []).map(({ guest, wrote }) => [guest, !wrote]));
   };
   const onError = (error: unknown) => void log([{ level: 'err', text: `reconcile failed: ${describe(error)}` }]);

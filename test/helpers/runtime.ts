@@ -33,7 +33,7 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
   };
   const syslog: SyslogSink = async (lines) => {
     result.syslog.push(...lines);
-    return null;
+    return { failure: null };
   };
   const rt: Runtime = {
     argv,
