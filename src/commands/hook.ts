@@ -123,7 +123,7 @@ async function applyPorts(host: HostFs, bridge: BridgeRunner, plan: Plan, config
 // announce after a migration) deleted (every running guest planned only when one is found). libvirt's XML names no taps by then: the ports are known by MAC and bridge.
 async function leave(host: HostFs, bridge: BridgeRunner, kept: ManagedPort[], left: LeftPort[], config: Config): Promise<Outcome[]> {
   const undone = await undoPorts(host, bridge, kept.filter((port) => !port.tapManaged));
-  return [...undone, ...(await ensureLeftEntriesGone(bridge, left, () => everyonePlanned(planHost(gatherHost(host), config))))];
+  return [...undone, ...(await ensureLeftEntriesGone(host, bridge, left, () => everyonePlanned(planHost(gatherHost(host), config))))];
 }
 
 // A paused guest (incoming migration, start --paused) keeps its port as libvirt made it, so the bridge learns its

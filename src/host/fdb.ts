@@ -1,5 +1,5 @@
 import { entryAsAsked, type Operation } from '../model/operations.js';
-import { sameKey, type EntryKey, type PortRef } from '../model/port.js';
+import { onVlan, sameKey, type EntryKey, type PortRef, type Vlan } from '../model/port.js';
 import type { Result } from '../model/result.js';
 import type { MovedEntry, ObservedEntry } from '../model/state.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
@@ -19,6 +19,8 @@ const vlanWords = (vlan: EntryKey['vlan']) => (vlan === null ? '' : ` vlan ${vla
 // Always `master static`: without a state iproute2 makes a local entry, which delivers the guest's frames to the host.
 const replace = ({ tap }: PortRef, { mac, vlan }: EntryKey, sticky: boolean): BatchCommand => ({ line: `fdb replace ${mac} dev ${tap} master static${sticky ? ' sticky' : ''}${vlanWords(vlan)}`, shows: false });
 const remove = ({ tap }: PortRef, { mac, vlan }: EntryKey): BatchCommand => ({ line: `fdb del ${mac} dev ${tap} master${vlanWords(vlan)}`, shows: false });
+// The one way to a static entry in a VLAN the port no longer has: `fdb del ... vlan V` refuses an unconfigured VLAN.
+const flushVlan = ({ tap }: PortRef, vlan: Vlan): BatchCommand => ({ line: `fdb flush dev ${tap} master vlan ${vlan ?? 0} static`, shows: false });
 const lock = ({ tap }: PortRef, on: boolean): BatchCommand => ({ line: `link set dev ${tap} locked ${on ? 'on' : 'off'}`, shows: false });
 // One port's entries: the cost does not grow with the other entries the bridge holds.
 export const showEntries = ({ bridge, tap }: PortRef): BatchCommand => ({ line: `fdb show br ${bridge} brport ${tap}`, shows: true });
@@ -68,6 +70,7 @@ function commandsOf(port: PortRef, all: Operation[], readFirst: boolean): Record
   }
   for (const op of ops) {
     if (op.op === 'add') commands[`add ${op.mac} ${op.vlan ?? 0}`] = replace(port, op, op.sticky);
+    else if (op.op === 'delete' && op.why === 'vlan') commands[`flush ${op.vlan ?? 0}`] = flushVlan(port, op.vlan);
     else if (op.op === 'delete') commands[`delete ${op.mac} ${op.vlan ?? 0}`] = remove(port, op);
     else if (op.op === 'lock') commands.unlock = lock(port, false);
   }
@@ -91,30 +94,46 @@ function seenBefore(port: PortRef, ops: Operation[], answers: Answers): Operatio
   });
 }
 
+// The words for the entries added for one MAC: "static entry M added", "static entry M on VLAN 30 added", and for vid 0
+// with VLANs (a port's first entries on a filtering bridge) "static entry M added, also on VLANs 1, 10".
+function addedWords(what: string, vlans: Vlan[]): string {
+  const tagged = vlans.filter((vlan) => vlan !== null);
+  const list = `VLAN${tagged.length > 1 ? 's' : ''} ${tagged.join(', ')}`;
+  if (tagged.length === 0) return `${what} added`;
+  return vlans.includes(null) ? `${what} added, also on ${list}` : `${what} on ${list} added`;
+}
+
 // What a port's answers say was done, each operation checked against the read-back; the first that did not take
-// ends the port. The guest's own entry keeps its short name; an extra one is named by its MAC.
+// ends the port. The guest's own entry keeps its short name; an extra one is named by its MAC; one in a VLAN says it.
+// A delete without a VLAN took the MAC's entries in every VLAN: none may be left.
 function outcomeOf(port: PortRef, ops: Operation[], answers: Answers, movedAnswers: (entry: MovedEntry) => Answers): FdbOutcome {
-  const the = (noun: string, mac: string) => (mac === port.mac ? `the ${noun}` : `the ${noun} for ${mac}`);
+  const the = (noun: string, { mac, vlan }: EntryKey) => `${mac === port.mac ? `the ${noun}` : `the ${noun} for ${mac}`}${onVlan(vlan)}`;
   const after = readBack(answers, port, { entries: 'after entries', link: 'after link' });
-  const entry = (key: EntryKey) => (after.failure === null ? after.entries.find((each) => sameKey(each, key)) : undefined);
+  const entry = (key: EntryKey) => (after.failure === null ? after.entries.find((each) => (key.vlan === null ? each.mac === key.mac : sameKey(each, key))) : undefined);
   const failed = (name: string) => answers?.get(name)?.failure ?? null;
   const changes: string[] = [];
-  const fail = (failure: string): FdbOutcome => ({ changes, failure });
+  const added = new Map<string, Vlan[]>(); // by the words for the entry, the VLANs added, in order
+  const words = () => changes.map((change) => (added.has(change) ? addedWords(change, added.get(change) as Vlan[]) : change));
+  const fail = (failure: string): FdbOutcome => ({ changes: words(), failure });
   for (const op of ops) {
     if (op.op === 'add') {
       const error = failed(`add ${op.mac} ${op.vlan ?? 0}`);
-      if (error !== null) return fail(`cannot add ${the(kind(op.sticky), op.mac)}: ${error}`);
+      if (error !== null) return fail(`cannot add ${the(kind(op.sticky), op)}: ${error}`);
       if (after.failure !== null) return fail(after.failure);
-      if (!entryAsAsked(entry(op), op.sticky)) return fail(`${the(kind(op.sticky), op.mac)} is not there after bridge fdb replace`);
+      if (!entryAsAsked(after.entries.find((each) => sameKey(each, op)), op.sticky)) return fail(`${the(kind(op.sticky), op)} is not there after bridge fdb replace`);
       // Only the flag differed (a migration away began, or ended without a switch-over): the entry never left the tap.
-      if (op.was?.state === 'static' && !entryAsAsked(op.was, op.sticky)) changes.push(`entry ${op.mac} ${op.sticky ? 'made' : 'no longer'} sticky`);
-      else if (!entryAsAsked(op.was, op.sticky)) changes.push(`${kind(op.sticky)} ${op.mac} added`);
+      if (op.was?.state === 'static' && !entryAsAsked(op.was, op.sticky)) changes.push(`entry ${op.mac}${onVlan(op.vlan)} ${op.sticky ? 'made' : 'no longer'} sticky`);
+      else if (!entryAsAsked(op.was, op.sticky)) {
+        const what = `${kind(op.sticky)} ${op.mac}`;
+        if (!added.has(what)) changes.push(what); // its place among the changes; the words come once all are known
+        added.set(what, [...(added.get(what) ?? []), op.vlan]);
+      }
     } else if (op.op === 'delete') {
       // Deleting an entry that is gone already fails; that is the state we want.
-      const error = failed(`delete ${op.mac} ${op.vlan ?? 0}`);
+      const error = failed(op.why === 'vlan' ? `flush ${op.vlan ?? 0}` : `delete ${op.mac} ${op.vlan ?? 0}`);
       if (after.failure !== null) return fail(after.failure);
-      if (entry(op) !== undefined) return fail(error === null ? `${the('entry', op.mac)} is still there after bridge fdb del` : `cannot delete ${the('entry', op.mac)}: ${error}`);
-      if (error === null) changes.push(`entry ${op.mac} deleted`);
+      if (entry(op) !== undefined) return fail(error === null ? `${the('entry', op)} is still there after bridge fdb del` : `cannot delete ${the('entry', op)}: ${error}`);
+      if (error === null) changes.push(`entry ${op.mac}${onVlan(op.vlan)} deleted`);
     } else if (op.op === 'lock' && op.was === true) {
       const error = failed('unlock');
       if (error !== null) return fail(`cannot unlock the port: ${error}`);
@@ -127,7 +146,7 @@ function outcomeOf(port: PortRef, ops: Operation[], answers: Answers, movedAnswe
       if (moved.failure !== null) return fail(moved.failure);
     }
   }
-  return { changes, failure: null };
+  return { changes: words(), failure: null };
 }
 
 // Why a port's whole step failed with its batch: named by its first bridge operation.

@@ -1,6 +1,6 @@
 import type { Result } from '../model/result.js';
 import type { MovedEntry } from '../model/state.js';
-import type { EntryKey } from '../model/port.js';
+import { onVlan, type EntryKey } from '../model/port.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 import { answerOf, runBatch, type BatchAnswer, type BatchCommand } from './batch.js';
 
@@ -54,7 +54,7 @@ export const movedAmong = (answers: Iterable<Found | undefined>): MovedEntry[] =
 
 // What a moved entry's delete and its lookup afterwards say. Already gone is fine; one that came back learned is not ours.
 export function movedGoneOutcome(entry: MovedEntry, done: BatchAnswer, after: BatchAnswer): MovedOutcome {
-  const what = `static entry ${entry.mac} on ${entry.port}`;
+  const what = `static entry ${entry.mac} on ${entry.port}${onVlan(entry.vlan)}`;
   const now = movedIn(after, entry);
   if (now.failure !== null) return { changes: [], failure: `cannot read the ${what} back: ${now.failure}` };
   if (now.moved !== null && now.moved.port === entry.port) return { changes: [], failure: `cannot delete the ${what}: ${done.failure ?? 'still there after bridge fdb del'}` };
@@ -68,7 +68,7 @@ export async function ensureMovedGone(bridge: BridgeRunner, entries: MovedEntry[
   const batch = await runBatch(bridge, unique.map((entry) => ({ key: entry, commands: { delete: deleteMoved(entry), get: getEntry(entry) } })));
   return new Map(
     unique.map((entry): [MovedEntry, MovedOutcome] => {
-      if (batch.failure !== null) return [entry, { changes: [], failure: `cannot delete the static entry ${entry.mac} on ${entry.port}: ${batch.failure}` }];
+      if (batch.failure !== null) return [entry, { changes: [], failure: `cannot delete the static entry ${entry.mac} on ${entry.port}${onVlan(entry.vlan)}: ${batch.failure}` }];
       const answers = batch.answers.get(entry);
       return [entry, movedGoneOutcome(entry, answerOf(answers, 'delete'), answerOf(answers, 'get'))];
     }),

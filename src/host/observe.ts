@@ -1,4 +1,4 @@
-import { keysOf, type PortRef } from '../model/port.js';
+import { keyVlansOf, type PortRef } from '../model/port.js';
 import type { BridgeKind, PortState } from '../model/state.js';
 import { HostError } from '../runtime/errors.js';
 import { osErrorText, type HostFs } from '../runtime/fs.js';
@@ -9,6 +9,7 @@ import { getEntry, lookupFailure, movedIn, type Lookup } from './moved-entries.j
 import { bridgeDir, masterLink, netDevice } from '../model/paths.js';
 import { masterOf } from './master.js';
 import { readPortFlag } from './sysfs.js';
+import { portKeyVlans, readPortVlans } from './vlans.js';
 
 // A port to observe: whether its lock matters (then its link is read too), whether to look for its MACs' static
 // entries on other ports of its bridge (a paused guest's: moved there by learning), and whether to read its entries
@@ -24,7 +25,7 @@ const kindOf = (host: HostFs, bridge: string): BridgeKind => (host.exists(bridge
 
 // A port that is not where the plan puts it: nothing more to read.
 const away = (tapExists: boolean, master: string | null, bridge: BridgeKind, failure: string | null = null): PortState => ({
-  tapExists, master, bridge, learning: null, flood: null, locked: null, entries: [], moved: [], failure,
+  tapExists, master, bridge, learning: null, flood: null, locked: null, entries: [], vlans: null, moved: [], failure,
 });
 
 // The sysfs side of a port, read once: its tap, its master, its bridge and, on its bridge, its two flags. A read that
@@ -54,9 +55,17 @@ export async function observePorts(host: HostFs, bridge: BridgeRunner, asks: Obs
   const kinds = new Map<string, BridgeKind>(); // each bridge looked at once
   const states = new Map(asks.map(({ port }) => [port, readSys(host, port, kinds)]));
   for (const { port, entries } of asks) if (entries === false) (states.get(port) as PortState).entries = null;
-  const onBridge = asks.filter(({ port, entries }) => entries !== false && states.get(port)?.master === port.bridge && states.get(port)?.failure === null);
+  const placed = asks.filter(({ port }) => states.get(port)?.master === port.bridge && states.get(port)?.failure === null);
+  // The VLANs of ports on VLAN-filtering bridges, which key their entries: one more `bridge` process, only for those.
+  const vlans = await readPortVlans(host, bridge, [...new Set(placed.map(({ port }) => port.bridge))]);
+  for (const { port } of placed) {
+    const state = states.get(port) as PortState;
+    if (vlans.failure !== null) state.failure = `${vlans.failure}, for ${port.tap} on ${port.bridge}`;
+    else state.vlans = portKeyVlans(host, vlans.vlans, port.bridge, port.tap);
+  }
+  const onBridge = placed.filter(({ port, entries }) => entries !== false && states.get(port)?.failure === null);
   if (onBridge.length === 0) return states;
-  const lookups = new Map(onBridge.map(({ port, moved }) => [port, moved ? keysOf(port).map((key): Lookup => ({ ...key, bridge: port.bridge })) : []]));
+  const lookups = new Map(onBridge.map(({ port, moved }) => [port, moved ? keyVlansOf(port, states.get(port) as PortState).map((key): Lookup => ({ ...key, bridge: port.bridge })) : []]));
   // Every lookup before the first `fdb show ... brport`: iproute2 (6.1) keeps that port as a filter for the
   // `fdb get`s after it in the same batch, which then find nothing elsewhere.
   const batch = await runBatch<PortRef | Lookup>(bridge, [

@@ -8,7 +8,7 @@ export type PortFlag = 'learning' | 'unicast_flood';
 export type Operation =
   | { op: 'flag'; flag: PortFlag; on: boolean; was: boolean | null }
   | ({ op: 'add'; sticky: boolean; was: ObservedEntry | null } & EntryKey) // `fdb replace ... master static`
-  | ({ op: 'delete'; why: 'paused' | 'unlisted' | 'undo' } & EntryKey) // an entry on the port's own tap
+  | ({ op: 'delete'; why: 'paused' | 'unlisted' | 'undo' | 'vlan' } & EntryKey) // an entry on the port's own tap; vlan null: in every VLAN it has; 'vlan': in one it left (a flush of that VLAN)
   | { op: 'lock'; on: boolean; was: boolean | null }
   | { op: 'delete-moved'; entry: MovedEntry };
 

@@ -22,5 +22,11 @@ export interface EntryKey {
 export const keysOf = (port: { mac: string; extraMacs: string[] }, vlans: Vlan[] = [null]): EntryKey[] =>
   macsOf(port).flatMap((mac) => vlans.map((vlan) => ({ mac, vlan })));
 
+// Every entry a port should have in the VLANs its state says it has (`vlans`: null when VLANs do not count).
+export const keyVlansOf = (port: { mac: string; extraMacs: string[] }, { vlans }: { vlans: number[] | null }): EntryKey[] => keysOf(port, vlans === null ? [null] : [null, ...vlans]);
+
+// An entry's VLAN in words, after its MAC: nothing for vid 0.
+export const onVlan = (vlan: Vlan): string => (vlan === null ? '' : ` on VLAN ${vlan}`);
+
 // Whether two keys name the same entry.
 export const sameKey = (a: EntryKey, b: EntryKey): boolean => a.mac === b.mac && a.vlan === b.vlan;

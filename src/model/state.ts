@@ -36,6 +36,7 @@ export interface PortState {
   flood: boolean | null;
   locked: boolean | null; // null: not asked, or the kernel does not report it
   entries: ObservedEntry[] | null; // the bridge's own entries on the tap; null: not read (the hook reads them in its one batch)
+  vlans: number[] | null; // the tap's VLANs on a bridge that filters them (its entries are keyed by each, and vid 0); null: VLANs do not count
   moved: MovedEntry[]; // looked up only for a paused guest's port: its MACs' static entries on other ports
   failure: string | null; // the port could not be read: naming its bridge, tap and the file or command
 }

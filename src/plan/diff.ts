@@ -1,6 +1,6 @@
 import type { RunState } from '../model/domain.js';
 import { entryAsAsked, type Operation } from '../model/operations.js';
-import { keysOf, macsOf, sameKey, type PortRef } from '../model/port.js';
+import { keysOf, keyVlansOf, macsOf, onVlan, sameKey, type EntryKey, type PortRef } from '../model/port.js';
 import type { Desired, MovedEntry, PortState } from '../model/state.js';
 import { pausedWords, vcpusRun } from './desired.js';
 import { managedPorts, type ManagedPort, type Plan, type PortPlan } from './plan.js';
@@ -37,18 +37,27 @@ function masterProblem({ tap, bridge }: { tap: string; bridge: string }, { maste
   return master === bridge ? null : `tap ${tap} is a port of ${master}, not of ${bridge}`;
 }
 
+// On a bridge that filters VLANs, whether an entry is in a VLAN the port no longer has (the kernel keeps static
+// entries when a VLAN leaves the port, and deletes them only by a flush of that VLAN).
+const offVlans = ({ vlan }: EntryKey, { vlans }: PortState): boolean => vlans !== null && vlan !== null && !vlans.includes(vlan);
+
 // Static entries on a managed port for MACs it should not have: extra MACs the metadata no longer lists. Learning is
 // off there and mactable writes its entries there, so a static entry that is neither the guest's MAC nor an extra
-// one is taken as a leftover; the kernel's permanent and learned entries are never touched.
+// one is taken as a leftover; the kernel's permanent and learned entries are never touched. Those in VLANs the port
+// left are entriesOffVlans'.
 export function unlistedMacs(port: PortRef, state: PortState): string[] {
   const wanted = macsOf(port);
-  return [...new Set((state.entries ?? []).filter((entry) => entry.state === 'static' && !wanted.includes(entry.mac)).map((entry) => entry.mac))];
+  return [...new Set((state.entries ?? []).filter((entry) => entry.state === 'static' && !wanted.includes(entry.mac) && !offVlans(entry, state)).map((entry) => entry.mac))];
 }
 
+// Static entries on a managed port in VLANs it no longer has, whoever's.
+const entriesOffVlans = (state: PortState): EntryKey[] => (state.entries ?? []).filter((entry) => entry.state === 'static' && offVlans(entry, state)).map(({ mac, vlan }) => ({ mac, vlan }));
+
 // The operations that take a port on its bridge from its observed state to the one it should have, in the order of
-// the drift's words: the flags, each entry, the lock, unlisted entries, moved entries (`keep`: the taps where an
-// entry for a managed guest's MAC may stay; null: unknown, nothing moved is deleted). A delete without a VLAN takes
-// the MAC's entries in every VLAN. Entries that could not be read (`failure`) are written as if absent, or deleted
+// the drift's words: the flags, each entry (each MAC in vid 0 and in each of the port's VLANs, on a bridge that
+// filters them), the lock, unlisted entries and entries in VLANs the port left, moved entries (`keep`: the taps
+// where an entry for a managed guest's MAC may stay; null: unknown, nothing moved is deleted). A delete without a
+// VLAN takes the MAC's entries in every VLAN. Entries that could not be read (`failure`) are written as if absent, or deleted
 // as if there, and so are entries not read (the hook's: its one batch reads them before its writes, and the words
 // count only what was not so already): the write then says what is wrong, or fixes it.
 export function operationsFor(port: PortRef, state: PortState, want: Desired, keep: Set<string> | null): Operation[] {
@@ -57,14 +66,17 @@ export function operationsFor(port: PortRef, state: PortState, want: Desired, ke
   const known = state.failure === null && state.entries !== null;
   if (state.learning !== want.learning) ops.push({ op: 'flag', flag: 'learning', on: want.learning, was: state.learning });
   if (state.flood !== want.learning) ops.push({ op: 'flag', flag: 'unicast_flood', on: want.learning, was: state.flood });
-  for (const key of keysOf(port)) {
+  for (const key of want.entry ? keyVlansOf(port, state) : []) {
     const was = entries.find((entry) => sameKey(entry, key)) ?? null;
-    if (want.entry && !entryAsAsked(was, want.sticky)) ops.push({ op: 'add', ...key, sticky: want.sticky, was });
-    if (!want.entry && (!known || entries.some((entry) => entry.mac === key.mac))) ops.push({ op: 'delete', ...key, why: 'paused' });
+    if (!entryAsAsked(was, want.sticky)) ops.push({ op: 'add', ...key, sticky: want.sticky, was });
+  }
+  for (const key of want.entry ? [] : keysOf(port)) {
+    if (!known || entries.some((entry) => entry.mac === key.mac)) ops.push({ op: 'delete', ...key, why: 'paused' });
   }
   if (want.entry && want.lock && state.locked !== true) ops.push({ op: 'lock', on: true, was: state.locked });
   if (!want.entry && (state.locked === true || !known)) ops.push({ op: 'lock', on: false, was: state.locked });
   for (const mac of unlistedMacs(port, state)) ops.push({ op: 'delete', mac, vlan: null, why: 'unlisted' });
+  for (const key of want.entry ? entriesOffVlans(state) : []) ops.push({ op: 'delete', ...key, why: 'vlan' });
   for (const entry of keep === null ? [] : straysAmong(state.moved, keep, port.tap)) ops.push({ op: 'delete-moved', entry });
   return ops;
 }
@@ -83,20 +95,23 @@ export function asLibvirtMadeIt(port: PortRef, state: PortState): Operation[] {
 
 // An operation as drift, in words: what is wrong that it puts right ("learning on"; "... while the guest is paused"
 // when the rule for a paused guest is what it breaks).
-function operationWords(op: Operation, paused: boolean): string {
+function operationWords(op: Operation, paused: boolean, tap: string): string {
   const when = paused ? PAUSED : '';
   switch (op.op) {
     case 'flag':
       return op.was === null ? `${FLAG_NAMES[op.flag]} unknown` : `${FLAG_NAMES[op.flag]} ${op.was ? 'on' : 'off'}${when}`;
-    case 'add':
-      if (op.was === null) return `no entry for ${op.mac}`;
-      return op.was.state === 'static' ? `entry for ${op.mac} is ${op.sticky ? 'not ' : ''}sticky` : `entry for ${op.mac} is ${op.was.state}, not static`;
+    case 'add': {
+      const entry = `${op.mac}${onVlan(op.vlan)}`;
+      if (op.was === null) return `no entry for ${entry}`;
+      return op.was.state === 'static' ? `entry for ${entry} is ${op.sticky ? 'not ' : ''}sticky` : `entry for ${entry} is ${op.was.state}, not static`;
+    }
     case 'delete':
+      if (op.why === 'vlan') return `static entry ${op.mac}${onVlan(op.vlan)}, which ${tap} does not have`;
       return op.why === 'unlisted' ? `unlisted static entry ${op.mac}` : `entry for ${op.mac}${when}`;
     case 'lock':
       return op.on ? (op.was === null ? 'lock unknown' : 'port not locked') : `port locked${when}`;
     case 'delete-moved':
-      return `static entry for ${op.entry.mac} on ${op.entry.port}${when}`;
+      return `static entry for ${op.entry.mac} on ${op.entry.port}${onVlan(op.entry.vlan)}${when}`;
   }
 }
 
@@ -108,9 +123,9 @@ export function driftOf(port: PortRef, state: PortState, want: Desired, keep: Se
   if (place !== null) return [place];
   const ops = operationsFor(port, state, want, keep);
   const paused = !want.entry;
-  const flags = ops.filter((op) => op.op === 'flag').map((op) => operationWords(op, paused));
+  const flags = ops.filter((op) => op.op === 'flag').map((op) => operationWords(op, paused, port.tap));
   if (state.failure !== null) return [...flags, state.failure];
-  return ops.map((op) => operationWords(op, paused));
+  return ops.map((op) => operationWords(op, paused, port.tap));
 }
 
 // A port's status against its plan: unmanaged, or ok or drift (with how it differs and the operations that fix it),

@@ -9,6 +9,7 @@ import { ParseCache } from '../host/guests.js';
 import { macsOf } from '../model/port.js';
 import type { ManagedPort } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
+import { managedBridges } from '../actions/uplinks.js';
 import { ensureLeftEntriesGone } from '../actions/left-guests.js';
 import { happened, outcomeLine } from '../report/report.js';
 import type { BridgeRunner, LogLine } from '../runtime/runtime.js';
@@ -43,6 +44,11 @@ export class WatchMemory {
   guestOfTap(tap: string): string | undefined {
     for (const [guest, statuses] of this.statuses) if (statuses.some(({ port }) => port.manage && port.tap === tap)) return guest;
     return undefined;
+  }
+
+  // Whether a managed port is on this bridge, as of the last reconcile.
+  managesBridge(bridge: string): boolean {
+    return [...this.statuses.values()].some((statuses) => statuses.some(({ port }) => port.manage && port.bridge === bridge));
   }
 
   // The guest one of whose managed ports has this MAC on this bridge (a kernel line about its entry on another
@@ -81,7 +87,7 @@ export class WatchMemory {
     for (const { guest, outcome } of fixed) this.record(lines, guest, outcome);
     if (left || guests === null || gone.length > 0) {
       for (const [guest, { ports }] of this.left) {
-        for (const outcome of await ensureLeftEntriesGone(bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
+        for (const outcome of await ensureLeftEntriesGone(host, bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
       }
     }
     const failed = new Set(fixed.filter(({ outcome }) => outcome.failure !== null).map(({ guest }) => guest));
@@ -93,8 +99,10 @@ export class WatchMemory {
     return { lines, changed: fixed, failed: failed.size > 0, reconciled };
   }
 
-  metrics(): string {
-    return renderMetrics([...this.statuses.values()].flat(), this.counters);
+  // The bridges' mode read now: a port added or changed on a managed bridge counts at the next write.
+  metrics(host: HostFs): string {
+    const statuses = [...this.statuses.values()].flat();
+    return renderMetrics(statuses, managedBridges(host, statuses), this.counters);
   }
 
   // A port's outcome in the log: what was done or what failed; a drift that was gone by the time it was fixed

@@ -44,7 +44,7 @@ export function watchRounds(rt: Runtime, settings: Settings, metricsFile: string
     if (metricsFile !== null) {
       let problem: string | null = null;
       try {
-        rt.writeFileAtomic(metricsFile, memory.metrics());
+        rt.writeFileAtomic(metricsFile, memory.metrics(settings.host));
       } catch (error) {
         problem = `cannot write the metrics to ${metricsFile}: ${osErrorText(error)}`;
       }

@@ -19,6 +19,8 @@ export const DEBOUNCE_MS = 50;
 
 // The queue's key for the entries guests that left still have on their bridges (no guest is named with a '/').
 const LEFT = '/left';
+// Not a guest either: a managed bridge's mode changed (a port that is no guest's), for the metrics.
+const BRIDGES = '/bridges';
 
 // `mactable watch`: level-triggered reconcile. Events only put guests on the work queue (status files renamed or
 // removed, kernel lines naming a guest's tap); a round reads the whole desired and actual state of those guests and
@@ -54,7 +56,7 @@ async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { me
   // Each round says per guest whether it is done; the queue retries a guest left failing after a backoff, unless
   // nothing was written to it (a tap off its bridge for a moment): then its next event may go at once.
   const work: Work = async (keys) => {
-    const result = await round(keys === null ? null : keys.filter((key) => key !== LEFT), { left: keys?.includes(LEFT) ?? false });
+    const result = await round(keys === null ? null : keys.filter((key) => key !== LEFT && key !== BRIDGES), { left: keys?.includes(LEFT) ?? false });
     return new Map((result?.reconciled ?? []).map(({ guest, wrote }) => [guest, !wrote]));
   };
   const onError = (error: unknown) => void log([{ level: 'err', text: `reconcile failed: ${describe(error)}` }]);
@@ -69,11 +71,13 @@ async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { me
   const daemon = watchDirectory(rt, host.real(RUN_LIBVIRT), () => host.exists(RUN_LIBVIRT), (file) => (file === null || DAEMON_SOCKETS.includes(file) ? mark(null) : undefined));
   // Kernel lines for taps of no known guest are not ours, nor entry lines for MACs of none. An entry line for a
   // guest's MAC on another port is its entry moved by learning; for the MAC of a guest that left, its stray entry.
-  const onDevice = (device: string | null, entry: { mac: string; bridge: string } | null) => {
+  // Another line on a managed bridge may change its mode: a round of no guest writes the metrics again.
+  const onDevice = (device: string | null, entry: { mac: string; bridge: string } | null, master: string | null) => {
     if (device === null) return queue.addAll(); // the monitor restarted: what happened meanwhile was not seen
     const guest = memory.guestOfTap(device) ?? (entry === null ? undefined : memory.guestOfEntry(entry.mac, entry.bridge));
     if (guest === null) queue.add(LEFT);
     else if (guest !== undefined) queue.add(guest);
+    else if (entry === null && master !== null && memory.managesBridge(master)) queue.add(BRIDGES);
   };
   const kernel = watchKernel(rt, rt.env.MACTABLE_BRIDGE ?? 'bridge', onDevice, (text) => void log([{ level: 'warning', text }]));
   const resync = setInterval(() => mark(null), options.interval * 1000);

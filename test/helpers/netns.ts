@@ -17,6 +17,7 @@ export interface FdbEntry {
   master?: string;
   state?: string;
   flags?: string[];
+  vlan?: number; // on a VLAN-filtering bridge; none: vid 0
 }
 
 // Runs a command where the kernel state is read: the host (hostExec) or a namespace (Netns.exec).
@@ -142,8 +143,9 @@ export class Netns {
       .map(Number);
   }
 
-  async bridge(name: string): Promise<string> {
-    await this.ip('link', 'add', name, 'type', 'bridge');
+  // `options` as `ip link add ... type bridge` takes them (`vlan_filtering 1`).
+  async bridge(name: string, ...options: string[]): Promise<string> {
+    await this.ip('link', 'add', name, 'type', 'bridge', ...options);
     await this.ip('link', 'set', name, 'up');
     return name;
   }

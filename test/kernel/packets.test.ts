@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';

@@ -46,6 +46,7 @@ const state = ({ entry, strays, ...over }: Partial<PortState> & { entry?: { stat
   flood: true,
   locked: false,
   entries: entry ? [{ mac: MAC, vlan: null, ...entry }] : [],
+  vlans: null,
   moved: (strays ?? []).map((moved) => ({ ...moved, vlan: null })),
   failure: null,
   ...over,
