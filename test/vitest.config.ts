@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Five suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), soak (root: the
 // watcher under churn for MACTABLE_SOAK_SECONDS, 600 by default), e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package
-// in a clean Debian 12 root, replay under its Node.js 18, the unit under systemd there).
+// in clean Debian 12 and 13 roots, replay under their Node.js 18 and 20, the unit under systemd there, upgrades with guests running).
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,

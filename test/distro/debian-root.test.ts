@@ -51,8 +51,7 @@ describe.skipIf(!canRun('Debian root tests (test/distro/debian-root.test.ts)', m
   };
 
   beforeAll(async () => {
-    const { builtMs, copyMs } = await root.create();
-    process.stderr.write(`distro: Debian ${debian} root ${builtMs === null ? 'from the run\'s cache' : `built in ${(builtMs / 1000).toFixed(1)} s`}, copied in ${(copyMs / 1000).toFixed(1)} s\n`);
+    await root.create();
     await root.addPackage();
     // The built program and the fixtures at the same absolute paths, so plans name the same files.
     mkdirSync(`${root.path}${SOURCE}test`, { recursive: true });

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Booted } from '../helpers/booted.js';
+import { Booted, removeBooted } from '../helpers/booted.js';
 import { DEB, DebianRoot, RELEASES, type Release, SYSTEMD } from '../helpers/debian-root.js';
 import { readPortState, readStaticEntries } from '../helpers/netns.js';
 import { canRun, isRoot, missingTool } from '../helpers/sh.js';
@@ -29,8 +29,7 @@ describe.skipIf(!canRun('the unit under systemd (test/distro/service.test.ts)', 
   };
 
   beforeAll(async () => {
-    const { builtMs, copyMs } = await root.create();
-    process.stderr.write(`distro: Debian ${RELEASES[release].debian} root with systemd ${builtMs === null ? 'from the run\'s cache' : `built in ${(builtMs / 1000).toFixed(1)} s`}, copied in ${(copyMs / 1000).toFixed(1)} s\n`);
+    await root.create();
     await root.addPackage();
     // The package without libvirt (the unit needs none to start): the maintainer scripts enable the unit, and
     // start nothing in a chroot.
@@ -40,11 +39,7 @@ describe.skipIf(!canRun('the unit under systemd (test/distro/service.test.ts)', 
   }, 900_000);
 
   afterAll(async () => {
-    try {
-      await booted?.poweroff();
-    } finally {
-      await root.cleanup();
-    }
+    await removeBooted(booted, root);
     expect(root.path === '' || !existsSync(root.path)).toBe(true);
   }, 300_000);
 

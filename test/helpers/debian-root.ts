@@ -34,13 +34,6 @@ export interface RootRun {
   stderr: string;
 }
 
-// How long a root took: building the cached roots it comes from (null when another test of the run built them),
-// and copying it.
-export interface RootTimes {
-  builtMs: number | null;
-  copyMs: number;
-}
-
 // The mirrors this machine's apt uses (CI: Debian's), else deb.debian.org's.
 function mirrors(): { main: string; security: string } {
   const uris = existsSync(SOURCES) ? [...readFileSync(SOURCES, 'utf8').matchAll(/^URIs:\s*(\S+)/gmu)].map((match) => match[1] as string) : [];
@@ -96,7 +89,8 @@ export class DebianRoot {
     private readonly packages: string[] = [],
   ) {}
 
-  async create(): Promise<RootTimes> {
+  // Says on stderr how long it took: building (unless another test of the run did) and copying.
+  async create(): Promise<void> {
     const base = await cachedRoot(this.release, (dir) => bootstrap(this.release, dir));
     const wanted = [...new Set(this.packages)].sort();
     const extended =
@@ -109,7 +103,9 @@ export class DebianRoot {
     const started = Date.now();
     this.path = await copyRoot(extended.dir);
     const builtMs = base.builtMs === null && extended.builtMs === null ? null : (base.builtMs ?? 0) + (extended === base ? 0 : (extended.builtMs ?? 0));
-    return { builtMs, copyMs: Date.now() - started };
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const what = `Debian ${RELEASES[this.release].debian} root${wanted.length > 0 ? ` with ${wanted.join(' ')}` : ''}`;
+    process.stderr.write(`distro: ${what} ${builtMs === null ? "from the run's cache" : `built in ${seconds(builtMs)}`}, copied in ${seconds(Date.now() - started)}\n`);
   }
 
   // Build the package from this checkout (as `version` when given: an upgrade's other side) and put it into the

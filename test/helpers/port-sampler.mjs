@@ -6,7 +6,7 @@
 // port, an entry there is the static one. At the end one `bridge fdb show` checks that those entries are static.
 // With `hook`, each sample also notes whether libvirt's qemu.d holds mactable's hook.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 
 const [bridge, out, stop, checkHook] = process.argv.slice(2);
 const STATUS = '/run/libvirt/qemu';
@@ -26,12 +26,19 @@ function ports() {
   return [...nics.values()].flat();
 }
 
-const flag = (tap, name) => readFileSync(`/sys/class/net/${tap}/brport/${name}`, 'utf8').trim();
+// sysfs files stay open and are read again from offset 0 (the kernel makes the value anew): one system call each.
+const files = new Map();
+const buffer = Buffer.alloc(65536);
+function read(path) {
+  if (!files.has(path)) files.set(path, openSync(path, 'r'));
+  return buffer.subarray(0, readSync(files.get(path), buffer, 0, buffer.length, 0));
+}
+const flag = (tap, name) => read(`/sys/class/net/${tap}/brport/${name}`).toString().trim();
 
 // The bridge's forwarding table as "MAC port" strings: struct __fdb_entry, 16 bytes each (MAC, port_no, is_local,
 // ageing timer, port_hi).
 function forwarding() {
-  const table = readFileSync(`/sys/class/net/${bridge}/brforward`);
+  const table = read(`/sys/class/net/${bridge}/brforward`);
   const entries = new Set();
   for (let at = 0; at + 16 <= table.length; at += 16) {
     const mac = [...table.subarray(at, at + 6)].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
