@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { SOURCE } from './installed.js';
-import { cachedRoot, copyRoot } from './root-cache.js';
+import { cachedRoot, copyRoot, copyTree } from './root-cache.js';
 import { sh } from './sh.js';
 
 const SOURCES = '/etc/apt/sources.list.d/debian.sources';
@@ -97,7 +97,7 @@ export class DebianRoot {
       wanted.length === 0
         ? base
         : await cachedRoot(`${this.release}+${wanted.join('+')}`, async (dir) => {
-            await sh('cp', ['-a', '--reflink=auto', `${base.dir}/.`, dir]);
+            await copyTree(base.dir, dir);
             await aptInstall(dir, wanted, this.release);
           });
     const started = Date.now();

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { inject } from 'vitest';
-import { sh } from './sh.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -65,10 +65,16 @@ export async function cachedRoot(key: string, build: (dir: string) => Promise<vo
   });
 }
 
-// A private copy of a cached root, for one test to change as it likes (reflinked where the filesystem can).
+// Copy a root's tree into the directory `to` (reflinked where the filesystem can); a busy machine takes half a minute.
+export async function copyTree(from: string, to: string): Promise<void> {
+  const copied = await execa('cp', ['-a', '--reflink=auto', `${from}/.`, to], { reject: false, timeout: 600_000 });
+  if (copied.exitCode !== 0) throw new Error(`copying ${from} to ${to} failed: ${String(copied.stderr)}`);
+}
+
+// A private copy of a cached root, for one test to change as it likes.
 export async function copyRoot(from: string): Promise<string> {
   const to = mkdtempSync(join(tmpdir(), 'mactable-debian-'));
   chmodSync(to, 0o755);
-  await sh('cp', ['-a', '--reflink=auto', `${from}/.`, to]);
+  await copyTree(from, to);
   return to;
 }
