@@ -3,12 +3,12 @@ import { defineConfig } from 'vitest/config';
 // Six suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), vlan (root: test/vlan/ in a
 // kernel with bridge VLAN filtering, Debian's user-mode-linux here: test/harness/vlan.test.ts), soak (root: the
 // watcher under churn for MACTABLE_SOAK_SECONDS, 600 by default), e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package
-// in a clean Debian 12 root, replay under its Node.js 18, the unit under systemd there).
+// in clean Debian 12 and 13 roots, replay under their Node.js 18 and 20, the unit under systemd there, upgrades with guests running).
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
-    // The Debian packages the suites use, installed once when missing (root and apt only).
-    globalSetup: ['test/setup/global.ts'],
+    // The Debian packages the suites use, installed once when missing (root and apt only); the run's cache of Debian roots.
+    globalSetup: ['test/setup/global.ts', 'test/setup/debian-roots.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'], sequence: { groupOrder: 0 } } },
       {

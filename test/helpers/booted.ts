@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { PATH, type RootRun } from './debian-root.js';
+import { type DebianRoot, PATH, type RootRun } from './debian-root.js';
 import { childrenOf, commOf } from './procfs.js';
 import { eventually } from './wait.js';
 
@@ -66,5 +66,14 @@ export class Booted {
       }
     }
     await this.nspawn;
+  }
+}
+
+// Power a booted root off (when it booted at all) and remove it, also when the power-off fails.
+export async function removeBooted(booted: Booted | null, root: DebianRoot): Promise<void> {
+  try {
+    await booted?.poweroff();
+  } finally {
+    await root.cleanup();
   }
 }
