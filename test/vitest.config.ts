@@ -31,6 +31,19 @@ export default defineConfig({
       },
       {
         extends: true,
+        test: {
+          name: 'e2e-trixie',
+          include: ['test/e2e-trixie/**/*.test.ts'],
+          // After the packages (global.ts): one Debian 13 root with libvirt for the whole project.
+          globalSetup: ['test/setup/libvirt-root.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 4 },
+        },
+      },
+      {
+        extends: true,
         test: { name: 'distro', include: ['test/distro/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 900_000, fileParallelism: false, sequence: { groupOrder: 3 } },
       },
     ],
