@@ -34,8 +34,6 @@ export default defineConfig({
         test: {
           name: 'e2e-trixie',
           include: ['test/e2e-trixie/**/*.test.ts'],
-          // After the packages (global.ts): one Debian 13 root with libvirt for the whole project.
-          globalSetup: ['test/setup/libvirt-root.ts'],
           testTimeout: 120_000,
           hookTimeout: 900_000,
           fileParallelism: false,

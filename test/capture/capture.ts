@@ -9,7 +9,7 @@ import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/pr
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Box, joinBridges, migrate } from '../helpers/box.js';
-import { makeLibvirtRoot, removeLibvirtRoot } from '../helpers/libvirt-root.js';
+import { makeLibvirtRoot } from '../helpers/libvirt-root.js';
 
 const TRIXIE = process.argv.includes('--trixie');
 const OUT = process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? new URL(`../fixtures/${TRIXIE ? 'libvirt-11.3' : 'captured'}/`, import.meta.url).pathname;
@@ -180,19 +180,16 @@ async function captureMigration(box: Box): Promise<void> {
   }
 }
 
-const root = TRIXIE ? await makeLibvirtRoot() : undefined;
-const box = await Box.create({ root });
+const root = TRIXIE ? (await makeLibvirtRoot()).root : undefined;
+const box = await Box.create({ root: root?.path });
 // An interrupted capture still removes the box (it also dies with this process).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void box.destroy().finally(() => {
-    if (root !== undefined) removeLibvirtRoot(root);
-    process.exit(130);
-  }));
+  process.once(signal, () => void box.destroy().then(() => root?.cleanup()).finally(() => process.exit(130)));
 }
 try {
   await capture(box);
 } finally {
   step('destroying the box');
   await box.destroy();
-  if (root !== undefined) removeLibvirtRoot(root);
+  await root?.cleanup();
 }
