@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Five suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), soak (root: the
+// Six suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), soak (root: the
 // watcher under churn for MACTABLE_SOAK_SECONDS, 600 by default), e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package
-// in a clean Debian 12 root, replay under its Node.js 18, the unit under systemd there).
+// in a clean Debian 12 root, replay under its Node.js 18, the unit under systemd there), then e2e-trixie (root: the e2e core in boxes
+// whose libvirt 11.3 is a Debian 13 root's).
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
