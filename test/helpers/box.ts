@@ -60,9 +60,10 @@ export interface BoxOptions {
   root?: string;
 }
 
-// One libvirt host on this machine: libvirtd and virtlogd in namespaces of their own, with the box's own
-// /etc/libvirt (hooks, mactable.json), /run, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt bind-mounted
-// from a temporary directory, its own bridges and guests. The machine's libvirt is never read or written.
+// One libvirt host on this machine: libvirtd and virtlogd (the machine's, or a Debian root's run chrooted there) in
+// namespaces of their own, with the box's own /etc/libvirt (hooks, mactable.json), /run, /var/lib/libvirt,
+// /var/log/libvirt and /var/cache/libvirt bind-mounted from a temporary directory, its own bridges and guests. The
+// machine's libvirt is never read or written.
 export class Box {
   readonly socket: string;
   readonly uri: string;
@@ -114,11 +115,12 @@ export class Box {
     return Watcher.entered(this.holder.enter(command, ...args));
   }
 
-  // A command of the box's libvirt host: the machine's, or its root's run chrooted with a clean environment.
+  // A command of the box's libvirt host with `env` added: the machine's, or its root's run chrooted with a clean
+  // environment.
   private system(command: string, args: string[], env: Record<string, string> = {}): [string, ...string[]] {
-    if (this.root === null) return [command, ...args];
     const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    return ['chroot', this.root, '/usr/bin/env', '-i', PATH, 'LC_ALL=C.UTF-8', ...settings, command, ...args];
+    if (this.root !== null) return ['chroot', this.root, '/usr/bin/env', '-i', PATH, 'LC_ALL=C.UTF-8', ...settings, command, ...args];
+    return settings.length === 0 ? [command, ...args] : ['env', ...settings, command, ...args];
   }
 
   virsh(...args: string[]): Promise<string> {
@@ -173,9 +175,7 @@ export class Box {
   }
 
   startWatcher(args: string[] = [], env: Record<string, string> = {}): Promise<Watcher> {
-    if (this.root !== null) return this.spawn(...this.system(this.command, ['watch', ...args], env));
-    const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    return this.spawn('env', ...settings, this.command, 'watch', ...args);
+    return this.spawn(...this.system(this.command, ['watch', ...args], env));
   }
 
   private async startDaemons(): Promise<void> {

@@ -7,9 +7,10 @@ import { childrenOf } from './procfs.js';
 import { eventually } from './wait.js';
 
 // pid 1 of the new pid namespace: its own /sys (so /sys/class/net lists the namespace's devices), the bind
-// mounts given as SOURCE TARGET pairs, loopback up; with a root directory as $1, /proc, /sys and /dev in it too,
-// for daemons chrooted there. Then it reaps orphans (QEMU once libvirt's fork exits)
-// and exits when the test's end of its stdin closes (the test process died), which ends every process inside.
+// mounts given as SOURCE TARGET pairs, loopback up; with a root directory as $1 (for daemons chrooted there), that
+// root bind-mounted on itself first and the namespaces' /proc, /sys and /dev in it last. Then it reaps orphans (QEMU
+// once libvirt's fork exits) and exits when the test's end of its stdin closes (the test process died), which ends
+// every process inside.
 const HOLDER = `set -e
 umount -l /sys
 mount -t sysfs sysfs /sys
