@@ -38,7 +38,6 @@ describe.skipIf(!canRun('Debian 13 e2e tests (test/e2e-trixie/guests.test.ts)', 
     process.stderr.write(`e2e-trixie: ${rootTimes(made.times)}\n`);
     box = await Box.create({ root: root.path, mactable: { bridges: [BR] } });
     await box.bridge(BR);
-    expect((await box.virsh('version', '--daemon')).match(/libvirt (\d+\.\d+)/gu)).toContain('libvirt 11.3');
   });
   afterEach(async () => {
     await watcher?.kill();
@@ -65,6 +64,14 @@ describe.skipIf(!canRun('Debian 13 e2e tests (test/e2e-trixie/guests.test.ts)', 
     }
     expect((await box.mactable('status', name)).code).toBe(0);
     await box.virsh('destroy', name);
+  });
+
+  it("doctor in the box finds Node.js 20.19, libvirt 11.3 and the package's hook, which the running libvirtd has", async () => {
+    const doctor = (await box.mactable('doctor')).stdout;
+    expect(doctor).toMatch(/^Node\.js +ok +20\.19\./mu);
+    expect(doctor).toMatch(/^libvirt +ok +11\.3\./mu);
+    expect(doctor).toMatch(/^hook +ok +\/etc\/libvirt\/hooks\/qemu\.d\/mactable runs \/usr\/bin\/node /mu);
+    expect(doctor).toMatch(/^daemon has the hook +ok +the daemon \(pid \d+\) started after the hook was installed$/mu);
   });
 
   it('with the watcher: a NIC hot-plugged with attach-interface is managed within 1 s; detach-interface leaves no entry', async () => {

@@ -149,9 +149,10 @@ export class Box {
     return this.root === null ? `${this.prefix}/bin/mactable` : '/usr/bin/mactable';
   }
 
-  // The hook the root's package installed, into the box's /etc/libvirt (over the root's in the box).
+  // The hook the root's package installed, into the box's /etc/libvirt (over the root's in the box), dated as
+  // installed: before the daemon started.
   private installFromPackage(config: unknown): void {
-    cpSync(`${this.root}/etc/libvirt/hooks`, `${this.path}/etc/libvirt/hooks`, { recursive: true });
+    cpSync(`${this.root}/etc/libvirt/hooks`, `${this.path}/etc/libvirt/hooks`, { recursive: true, preserveTimestamps: true });
     this.configure(config);
   }
 
@@ -187,8 +188,9 @@ export class Box {
     if (!probed.has(this.root ?? '')) probed.set(this.root ?? '', readdirSync(cache).map((name) => ({ name, content: readFileSync(`${cache}/${name}`) })));
   }
 
+  // Its pid file where a host has it (the box's /run/libvirtd.pid), for doctor's "daemon has the hook".
   private async startLibvirtd(): Promise<void> {
-    await this.exec(...this.system('libvirtd', ['-d', '-p', `${this.path}/libvirtd.pid`]));
+    await this.exec(...this.system('libvirtd', ['-d', '-p', `${this.path}/run/libvirtd.pid`]));
     const [virsh, ...args] = this.holder.enter(...this.system('virsh', ['-q', '-c', this.uri, 'version'])) as [string, ...string[]];
     const answers = async () => (await execa(virsh, args, { reject: false, timeout: 10_000 })).exitCode === 0;
     if (!(await eventually(answers, 60, 100))) throw new Error("the box's libvirtd did not answer within 60 s");
@@ -197,7 +199,7 @@ export class Box {
   // Stop and start libvirtd (running `whileDown` in between): running guests stay up and the qemu hook runs
   // `reconnect` for each.
   async restartLibvirtd(whileDown: () => Promise<unknown> = async () => undefined): Promise<void> {
-    const pid = (await this.exec('cat', `${this.path}/libvirtd.pid`)).trim();
+    const pid = (await this.exec('cat', `${this.path}/run/libvirtd.pid`)).trim();
     await this.exec('kill', pid);
     if (!(await eventually(async () => (await this.holder.run('kill', '-0', pid)).code !== 0, 30, 100))) {
       throw new Error("the box's libvirtd did not stop within 30 s");
