@@ -46,7 +46,7 @@ describe.skipIf(!canRun('the unit under systemd (test/distro/service.test.ts)', 
       await root.cleanup();
     }
     expect(root.path === '' || !existsSync(root.path)).toBe(true);
-  }, 120_000);
+  }, 300_000);
 
   it('starts at boot, stays up, holds /run/mactable/watch.lock with its pid, and doctor finds it', async () => {
     expect(await eventually(async () => (await run('systemctl is-active mactable')).stdout === 'active', 30, 200)).toBe(true);

@@ -167,7 +167,13 @@ export class DebianRoot {
   // Stop what runs there, unmount what is mounted there (never the case unless the namespace leaked), remove it.
   async cleanup(): Promise<void> {
     if (this.path === '') return;
-    for (const pid of this.processes()) process.kill(pid, 'SIGKILL');
+    for (const pid of this.processes()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // ended meanwhile (a stand-in daemon's short-lived child)
+      }
+    }
     for (let i = 0; i < 100 && this.processes().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const point of this.mounts().reverse()) await execa('umount', ['-R', '-l', point], { reject: false });
     if (this.mounts().length > 0) throw new Error(`still mounted below ${this.path}: ${this.mounts().join(', ')}; not removing it`);
