@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Box } from '../helpers/box.js';
 import type { DebianRoot } from '../helpers/debian-root.js';
 import { libvirtRootMissing, makeLibvirtRoot, rootTimes } from '../helpers/libvirt-root.js';
+import { lockedExclusively } from '../helpers/lock-holder.js';
 import { readPortState, readStaticEntries, type PortState } from '../helpers/netns.js';
 import { canRun, sh, uniqueSuffix } from '../helpers/sh.js';
 import { eventually, timeUntil } from '../helpers/wait.js';
@@ -121,8 +122,9 @@ describe.skipIf(!canRun('Debian 13 e2e tests (test/e2e-trixie/guests.test.ts)', 
     expect((await box.virsh('domstate', name)).trim()).toBe('paused');
     const tap = await box.tapOf(name, address);
     expect(await asLibvirtMadeIt(tap, address)).toBe(true);
-    // Without a watcher the hook's `started` left a waiter for the paused guest (its Node.js takes a while to start).
-    if (!withWatcher) expect(await eventually(async () => (await box.holder.run('pgrep', '-f', `until-running=${name}`)).code === 0, 5)).toBe(true);
+    // Without a watcher the hook's `started` left a waiter for the paused guest: resumed once it holds its lock (on a
+    // busy machine its Node.js takes up to a second to start; a migration's memory transfer gives it longer).
+    if (!withWatcher) expect(await eventually(() => lockedExclusively(`${box.path}/run/mactable/waiters/${name}.lock`), 10)).toBe(true);
     await box.virsh('resume', name);
     const took = await timeUntil(() => managed(tap, address));
     expect(took).not.toBeNull();
