@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Six suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), vlan (root: test/vlan/ in a
+// Seven suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), vlan (root: test/vlan/ in a
 // kernel with bridge VLAN filtering, Debian's user-mode-linux here: test/harness/vlan.test.ts), soak (root: the
 // watcher under churn for MACTABLE_SOAK_SECONDS, 600 by default), e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package
-// in clean Debian 12 and 13 roots, replay under their Node.js 18 and 20, the unit under systemd there, upgrades with guests running).
+// in clean Debian 12 and 13 roots, replay under their Node.js 18 and 20, the unit under systemd there, upgrades with guests running),
+// then e2e-trixie (root: the e2e core in boxes whose libvirt 11.3 is a Debian 13 root's).
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
@@ -33,6 +34,17 @@ export default defineConfig({
           hookTimeout: 900_000,
           fileParallelism: false,
           sequence: { groupOrder: 4 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-trixie',
+          include: ['test/e2e-trixie/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 6 },
         },
       },
       {

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { PATH } from './debian-root.js';
 import type { DistRun } from './dist.js';
 import { Holder } from './holder.js';
 import { installSh } from './installed.js';
@@ -45,34 +46,42 @@ ${nics.map((nic) => `    ${nic}`).join('\n')}
 `;
 }
 
-// QEMU's capabilities as the first box of this test file probed them (2–3 s per daemon start here); later boxes start
-// with a copy, which libvirt takes as long as QEMU and libvirt are the same binaries.
-let probed: { name: string; content: Buffer }[] = [];
+// QEMU's capabilities as the first box of this test file probed them (2–3 s per daemon start here), per root (the
+// machine's: ''); later boxes start with a copy, which libvirt takes as long as QEMU and libvirt are the same binaries.
+const probed = new Map<string, { name: string; content: Buffer }[]>();
 const CAPABILITIES = '/var/cache/libvirt/qemu/capabilities';
 
 export interface BoxOptions {
   mactable?: unknown; // install mactable with this config before the daemon starts
   daemons?: boolean; // false: the box's directories and namespaces only (for install.sh)
   node?: string; // the Node.js install.sh records for the hook and the command (a counting wrapper, say)
+  // A Debian root with libvirt, QEMU and mactable's package (test/helpers/libvirt-root.ts): the box's daemons, virsh
+  // and mactable are that root's, chrooted; the hook is the package's.
+  root?: string;
 }
 
-// One libvirt host on this machine: libvirtd and virtlogd in namespaces of their own, with the box's own
-// /etc/libvirt (hooks, mactable.json), /run, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt bind-mounted
-// from a temporary directory, its own bridges and guests. The machine's libvirt is never read or written.
+// One libvirt host on this machine: libvirtd and virtlogd (the machine's, or a Debian root's run chrooted there) in
+// namespaces of their own, with the box's own /etc/libvirt (hooks, mactable.json), /run, /var/lib/libvirt,
+// /var/log/libvirt and /var/cache/libvirt bind-mounted from a temporary directory, its own bridges and guests. The
+// machine's libvirt is never read or written.
 export class Box {
   readonly socket: string;
   readonly uri: string;
 
   private constructor(
-    readonly path: string, // the box's directory on the machine
+    readonly path: string, // the box's directory on the machine, and in its root at the same path
     readonly holder: Holder,
+    readonly root: string | null,
   ) {
     this.socket = `${path}/run/libvirt/libvirt-sock`;
     this.uri = `qemu:///system?socket=${this.socket}`;
   }
 
   static async create(options: BoxOptions = {}): Promise<Box> {
-    const path = mkdtempSync(join(tmpdir(), 'mactable-box-'));
+    const root = options.root ?? null;
+    // In a root: under its /tmp, which its link ROOT/ROOT (to /) makes the same path inside as outside, for sockets,
+    // pid files and saved guests.
+    const path = mkdtempSync(join(root === null ? tmpdir() : `${root}/tmp`, 'mactable-box-'));
     for (const dir of [...LIBVIRT_DIRS, '/run']) mkdirSync(`${path}${dir}`, { recursive: true });
     // libvirt's defaults as Debian ships them (its .conf files are all comments), whatever the machine's say;
     // its own host UUID (libvirt refuses a migration between two hosts with the same) and no cgroups
@@ -81,15 +90,16 @@ export class Box {
     writeFileSync(`${path}/etc/libvirt/qemu.conf`, 'cgroup_controllers = [ ]\n');
     let holder: Holder;
     try {
-      holder = await Holder.create([...LIBVIRT_DIRS, '/run'].map((dir) => [`${path}${dir}`, dir]));
+      holder = await Holder.create([...LIBVIRT_DIRS, '/run'].map((dir) => [`${path}${dir}`, `${root ?? ''}${dir}`]), root ?? '');
     } catch (error) {
       rmSync(path, { recursive: true, force: true });
       throw error;
     }
-    const box = new Box(path, holder);
+    const box = new Box(path, holder, root);
     try {
       // The hook in place before the daemon starts: it reads its hooks once at start (a SIGHUP right after was missed).
-      if (options.mactable !== undefined) await box.install(options.mactable, options.node);
+      if (options.mactable !== undefined && root !== null) box.installFromPackage(options.mactable);
+      else if (options.mactable !== undefined) await box.install(options.mactable, options.node);
       if (options.daemons !== false) await box.startDaemons();
     } catch (error) {
       await box.destroy();
@@ -105,8 +115,17 @@ export class Box {
     return Watcher.entered(this.holder.enter(command, ...args));
   }
 
+  // A command of the box's libvirt host with `env` added: the machine's, or its root's run chrooted with a clean
+  // environment.
+  private system(command: string, args: string[], env: Record<string, string> = {}): [string, ...string[]] {
+    const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`);
+    if (this.root !== null) return ['chroot', this.root, '/usr/bin/env', '-i', PATH, 'LC_ALL=C.UTF-8', ...settings, command, ...args];
+    return settings.length === 0 ? [command, ...args] : ['env', ...settings, command, ...args];
+  }
+
   virsh(...args: string[]): Promise<string> {
-    return sh('virsh', ['-q', '-c', this.uri, ...args]);
+    const command = this.system('virsh', ['-q', '-c', this.uri, ...args]);
+    return this.root === null ? sh(command[0], command.slice(1)) : this.exec(...command);
   }
 
   // virsh reads definitions from files (child stdin is a socket, which /dev/stdin cannot open).
@@ -125,6 +144,18 @@ export class Box {
     return `${this.path}/mactable`;
   }
 
+  // The `mactable` command: install.sh's, or the root's package's.
+  private get command(): string {
+    return this.root === null ? `${this.prefix}/bin/mactable` : '/usr/bin/mactable';
+  }
+
+  // The hook the root's package installed, into the box's /etc/libvirt (over the root's in the box), dated as
+  // installed: before the daemon started.
+  private installFromPackage(config: unknown): void {
+    cpSync(`${this.root}/etc/libvirt/hooks`, `${this.path}/etc/libvirt/hooks`, { recursive: true, preserveTimestamps: true });
+    this.configure(config);
+  }
+
   // install.sh as an administrator runs it, inside the box: the hook into its /etc/libvirt/hooks/qemu.d.
   async install(config: unknown, node?: string): Promise<string> {
     const args = ['--prefix', `${this.prefix}/lib`, '--bin-dir', `${this.prefix}/bin`, '--unit-dir', `${this.prefix}/systemd`, ...(node ? ['--node', node] : [])];
@@ -141,33 +172,34 @@ export class Box {
 
   // The installed `mactable` command run inside the box, as its administrator would.
   mactable(...args: string[]): Promise<DistRun> {
-    return this.holder.run(`${this.prefix}/bin/mactable`, ...args);
+    return this.holder.run(...this.system(this.command, args));
   }
 
   startWatcher(args: string[] = [], env: Record<string, string> = {}): Promise<Watcher> {
-    const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    return this.spawn('env', ...settings, `${this.prefix}/bin/mactable`, 'watch', ...args);
+    return this.spawn(...this.system(this.command, ['watch', ...args], env));
   }
 
   private async startDaemons(): Promise<void> {
     const cache = `${this.path}${CAPABILITIES}`;
     mkdirSync(cache, { recursive: true });
-    for (const { name, content } of probed) writeFileSync(`${cache}/${name}`, content, { mode: 0o600 });
-    await this.exec('virtlogd', '-d', '-p', `${this.path}/virtlogd.pid`);
+    for (const { name, content } of probed.get(this.root ?? '') ?? []) writeFileSync(`${cache}/${name}`, content, { mode: 0o600 });
+    await this.exec(...this.system('virtlogd', ['-d', '-p', `${this.path}/virtlogd.pid`]));
     await this.startLibvirtd();
-    if (probed.length === 0) probed = readdirSync(cache).map((name) => ({ name, content: readFileSync(`${cache}/${name}`) }));
+    if (!probed.has(this.root ?? '')) probed.set(this.root ?? '', readdirSync(cache).map((name) => ({ name, content: readFileSync(`${cache}/${name}`) })));
   }
 
+  // Its pid file where a host has it (the box's /run/libvirtd.pid), for doctor's "daemon has the hook".
   private async startLibvirtd(): Promise<void> {
-    await this.exec('libvirtd', '-d', '-p', `${this.path}/libvirtd.pid`);
-    const answers = async () => (await execa('virsh', ['-q', '-c', this.uri, 'version'], { reject: false, timeout: 10_000 })).exitCode === 0;
+    await this.exec(...this.system('libvirtd', ['-d', '-p', `${this.path}/run/libvirtd.pid`]));
+    const [virsh, ...args] = this.holder.enter(...this.system('virsh', ['-q', '-c', this.uri, 'version'])) as [string, ...string[]];
+    const answers = async () => (await execa(virsh, args, { reject: false, timeout: 10_000 })).exitCode === 0;
     if (!(await eventually(answers, 60, 100))) throw new Error("the box's libvirtd did not answer within 60 s");
   }
 
   // Stop and start libvirtd (running `whileDown` in between): running guests stay up and the qemu hook runs
   // `reconnect` for each.
   async restartLibvirtd(whileDown: () => Promise<unknown> = async () => undefined): Promise<void> {
-    const pid = (await this.exec('cat', `${this.path}/libvirtd.pid`)).trim();
+    const pid = (await this.exec('cat', `${this.path}/run/libvirtd.pid`)).trim();
     await this.exec('kill', pid);
     if (!(await eventually(async () => (await this.holder.run('kill', '-0', pid)).code !== 0, 30, 100))) {
       throw new Error("the box's libvirtd did not stop within 30 s");

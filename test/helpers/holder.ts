@@ -7,12 +7,19 @@ import { childrenOf } from './procfs.js';
 import { eventually } from './wait.js';
 
 // pid 1 of the new pid namespace: its own /sys (so /sys/class/net lists the namespace's devices), the bind
-// mounts given as SOURCE TARGET pairs, loopback up. Then it reaps orphans (QEMU once libvirt's fork exits)
-// and exits when the test's end of its stdin closes (the test process died), which ends every process inside.
+// mounts given as SOURCE TARGET pairs, loopback up; with a root directory as $1 (for daemons chrooted there), that
+// root bind-mounted on itself first and the namespaces' /proc, /sys and /dev in it last. Then it reaps orphans (QEMU
+// once libvirt's fork exits) and exits when the test's end of its stdin closes (the test process died), which ends
+// every process inside.
 const HOLDER = `set -e
 umount -l /sys
 mount -t sysfs sysfs /sys
+root=$1
+shift
+# A mount point, as / is on a host: libvirt makes / a slave mount for each QEMU's mount namespace.
+[ -z "$root" ] || mount --bind "$root" "$root"
 while [ $# -gt 0 ]; do mount --bind "$1" "$2"; shift 2; done
+if [ -n "$root" ]; then mount -t proc proc "$root/proc"; mount -t sysfs sysfs "$root/sys"; mount --rbind /dev "$root/dev"; fi
 ip link set lo up
 trap 'exit 0' TERM
 exec 3<&0
@@ -40,8 +47,9 @@ export class Holder {
     readonly netns: string,
   ) {}
 
-  static async create(mounts: [source: string, target: string][] = []): Promise<Holder> {
-    const args = ['--net', '--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', 'sh', '-c', HOLDER, 'holder', ...mounts.flat()];
+  // `root`: a directory that gets the namespaces' /proc, /sys and /dev (after the bind mounts, which may target it).
+  static async create(mounts: [source: string, target: string][] = [], root = ''): Promise<Holder> {
+    const args = ['--net', '--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', 'sh', '-c', HOLDER, 'holder', root, ...mounts.flat()];
     const unshare = spawn('unshare', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     unshare.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));

@@ -20,10 +20,19 @@ export function makeCache(): string {
   return dir;
 }
 
-// The run's cache; a vitest run without test/setup/debian-roots.ts gets one per test process, removed at its exit.
+// The run's cache, if this is a vitest run (a script such as test/capture/capture.ts is not: inject throws there).
+function providedCache(): string | undefined {
+  try {
+    return inject('debianRootCache');
+  } catch {
+    return undefined;
+  }
+}
+
+// The run's cache; a vitest run without test/setup/debian-roots.ts, or a script, gets one per process, removed at its exit.
 let own: string | undefined;
 function cacheDir(): string {
-  const provided = inject('debianRootCache');
+  const provided = providedCache();
   if (provided !== undefined) return provided;
   if (own === undefined) {
     const dir = makeCache();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseDomain } from '../../src/domain/parse.js';
+import { parseDomain, parseRunState } from '../../src/domain/parse.js';
+import { vcpusRun } from '../../src/plan/desired.js';
 import { FIXTURES } from '../helpers/runtime.js';
 
 const sample = (path: string) => readFileSync(`${FIXTURES}${path}`, 'utf8');
@@ -64,5 +65,28 @@ describe('parseDomain refuses what is not a domain, in one line', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('\n');
     }
+  });
+});
+
+// Status files libvirt 11.3 wrote at each step (test/fixtures/libvirt-11.3/README.md): the state, and whether the
+// vCPUs run by mactable's rule.
+describe('the run state in the status files of Debian 13\'s libvirt 11.3', () => {
+  it.each([
+    ['started', 'mtcap-g1/status/at-started-begin.xml', 'running', 'booted', true],
+    ['reconnect', 'mtcap-g1/status/at-reconnect-begin.xml', 'running', 'booted', true],
+    ['virsh suspend', 'mtcap-g2/status/suspended.xml', 'paused', 'user', false],
+    ['virsh resume', 'mtcap-g2/status/resumed.xml', 'running', 'unpaused', true],
+    ['attach-interface', 'mtcap-g2/status/attached.xml', 'running', 'unpaused', true],
+    ["restore --paused, at the hook's started", 'mtcap-g2/status/at-started-begin.xml', 'paused', 'migration', false],
+    ['restore --paused, then resume', 'mtcap-g2/status/restored-resumed.xml', 'running', 'unpaused', true],
+    ["a migration's destination, at started", 'migration-destination/mtcap-g3/status/at-started-begin.xml', 'paused', 'migration', false],
+    ["a migration's destination after the switch-over", 'migration-destination/mtcap-g3/status/running.xml', 'running', 'migrated', true],
+    ["a migration's source while it runs", 'mtcap-g3/status/source-during-migration.xml', 'running', 'booted', true],
+    // 9.0 wrote paused/migration here; the guest's taps went with QEMU before it.
+    ["a migration's source at stopped", 'mtcap-g3/status/at-stopped-end.xml', 'shutdown', 'unknown', true],
+  ])('%s', (_step, file, state, reason, runs) => {
+    const run = parseRunState(sample(`libvirt-11.3/${file}`));
+    expect(run).toEqual({ state, reason });
+    expect(vcpusRun(run)).toBe(runs);
   });
 });
