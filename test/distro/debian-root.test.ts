@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEB, DebianRoot, VERSION } from '../helpers/debian-root.js';
+import { DEB, DebianRoot, RELEASES, type Release, VERSION } from '../helpers/debian-root.js';
 import { DIST } from '../helpers/dist.js';
 import { SOURCE } from '../helpers/installed.js';
 import { FIXTURES } from '../helpers/runtime.js';
@@ -25,8 +25,9 @@ function missing(): string | null {
   return missingTool({ debootstrap: 'debootstrap', unshare: 'util-linux', 'dpkg-deb': 'dpkg' });
 }
 
-describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)', missing()))('the package in a clean Debian 12 root with Debian\'s Node.js', () => {
-  const root = new DebianRoot();
+describe.skipIf(!canRun('Debian root tests (test/distro/debian-root.test.ts)', missing())).each(Object.keys(RELEASES) as Release[])("the package in a clean Debian %s root with Debian's Node.js", (release) => {
+  const root = new DebianRoot(release);
+  const { debian, node: major } = RELEASES[release];
   let files: string[] = [];
 
   // The program's plan under this machine's Node.js (the developer's), to compare with the root's.
@@ -44,8 +45,8 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
   };
 
   beforeAll(async () => {
-    const { debootstrapMs } = await root.create();
-    process.stderr.write(`distro: debootstrap took ${(debootstrapMs / 1000).toFixed(1)} s\n`);
+    const { builtMs, copyMs } = await root.create();
+    process.stderr.write(`distro: Debian ${debian} root ${builtMs === null ? 'from the run\'s cache' : `built in ${(builtMs / 1000).toFixed(1)} s`}, copied in ${(copyMs / 1000).toFixed(1)} s\n`);
     await root.addPackage();
     // The built program and the fixtures at the same absolute paths, so plans name the same files.
     mkdirSync(`${root.path}${SOURCE}test`, { recursive: true });
@@ -62,11 +63,12 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
     expect(root.path === '' || !existsSync(root.path)).toBe(true);
   }, 60_000);
 
-  it("has Debian's own Node.js 18", async () => {
+  it(`has Debian's own Node.js ${major}`, async () => {
     const result = await root.run("node --version && dpkg-query -W -f '${Version}\\n' nodejs");
     expect(result.code).toBe(0);
     const [node, packaged] = result.stdout.split('\n');
-    expect(node).toMatch(/^v18\.(19|[2-9]\d)\.\d+$/u);
+    // 18.19 is the oldest Node.js the program supports (Ubuntu 24.04's).
+    expect(node).toMatch(major === 18 ? /^v18\.(19|[2-9]\d)\.\d+$/u : new RegExp(`^v${major}\\.\\d+\\.\\d+$`, 'u'));
     expect(packaged?.startsWith(`${node?.slice(1)}+dfsg`)).toBe(true);
   });
 
@@ -118,13 +120,13 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
     expect(result.stdout).toBe(await planHere(args));
   });
 
-  it('mactable doctor: Node.js 18 ok, the installed hook ok, nothing fails, no mount left', async () => {
+  it(`mactable doctor: Node.js ${major} ok, the installed hook ok, nothing fails, no mount left`, async () => {
     const mounts = (name: string) => readFileSync(`${root.path}/tmp/${name}`, 'utf8');
     const result = await root.run('cat /proc/self/mountinfo > /tmp/mounts-before; mactable doctor --json; code=$?; cat /proc/self/mountinfo > /tmp/mounts-after; exit $code');
     // Its probe made a bridge in a namespace of its own, which ended with it: not one mount more or less.
     expect(mounts('mounts-after')).toBe(mounts('mounts-before'));
     const checks = Object.fromEntries(JSON.parse(result.stdout).checks.map((row: { check: string }) => [row.check, row]));
-    expect(checks['Node.js']).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^18\./u) });
+    expect(checks['Node.js']).toMatchObject({ status: 'ok', detail: expect.stringMatching(new RegExp(`^${major}\\.`, 'u')) });
     expect(checks.hook).toMatchObject({ status: 'ok', detail: `${HOOK} runs /usr/bin/node /usr/lib/mactable/dist/hook.cjs` });
     expect(checks.libvirt).toMatchObject({ status: 'ok', detail: '9.0.0' });
     expect(checks.config).toMatchObject({ status: 'ok', detail: `${CONFFILE}: 0 bridge and 0 network entries, onError fail` });
@@ -151,11 +153,11 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
     }
   });
 
-  it("the replay and CLI suites pass under the root's Node.js 18", async () => {
+  it(`the replay and CLI suites pass under the root's Node.js ${major}`, async () => {
     const node = `${root.path}.node`;
     writeFileSync(node, root.nodeCommand(), { mode: 0o755 });
     try {
-      expect((await execa(node, ['-p', 'process.version'])).stdout).toMatch(/^v18\./u);
+      expect((await execa(node, ['-p', 'process.version'])).stdout).toMatch(new RegExp(`^v${major}\\.`, 'u'));
       const suite = await execa('npx', ['vitest', 'run', '--config', 'test/vitest.config.ts', '--project', 'unit', 'test/replay'], {
         cwd: SOURCE,
         env: { MACTABLE_TEST_NODE: node, NO_COLOR: '1' },
@@ -164,7 +166,7 @@ describe.skipIf(!canRun('Debian 12 root tests (test/distro/debian-root.test.ts)'
       });
       const summary = /Tests\s+(\d+) passed \((\d+)\)/u.exec(String(suite.stdout));
       expect([suite.exitCode, summary?.[1] === summary?.[2]], String(suite.stdout).slice(-3000)).toEqual([0, true]);
-      process.stderr.write(`distro: test/replay under Node.js 18: ${summary?.[0]}\n`);
+      process.stderr.write(`distro: test/replay under Debian ${debian}'s Node.js ${major}: ${summary?.[0]}\n`);
     } finally {
       rmSync(node, { force: true });
     }
