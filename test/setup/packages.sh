@@ -4,10 +4,11 @@
 # the administrator has one. Prints nothing when every package is there.
 set -eu
 # ip, bridge, logger, ping, arping, tcpdump: kernel suites; time, python3: the benchmark; promtool (prometheus):
-# the watcher's metrics; libvirt, QEMU, systemd-analyze: e2e; debootstrap and its keyring, systemd-nspawn: distro;
-# lintian: CI.
+# the watcher's metrics and the alert rules; libvirt, QEMU, systemd-analyze: e2e; debootstrap and its keyring,
+# systemd-nspawn, ansible (with community.general and community.docker): distro; ansible-lint: the role; lintian: CI.
 PACKAGES='iproute2 bsdutils util-linux iputils-ping arping tcpdump time python3 prometheus
-  libvirt-daemon-system libvirt-clients qemu-system-x86 systemd systemd-container debootstrap debian-archive-keyring lintian'
+  libvirt-daemon-system libvirt-clients qemu-system-x86 systemd systemd-container debootstrap debian-archive-keyring lintian
+  ansible ansible-lint'
 POLICY=/usr/sbin/policy-rc.d
 
 missing=''
