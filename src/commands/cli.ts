@@ -39,7 +39,7 @@ export async function runCli(rt: Runtime): Promise<number> {
     case 'doctor':
       return doctorCommand(rt, { ...where, json });
     case 'check-config':
-      return checkConfigCommand(rt, { ...where, file: args.file === undefined ? undefined : String(args.file), json });
+      return checkConfigCommand(rt, { ...where, file: fileArg(args.file), json });
     default:
       throw new InputError(`unknown command ${String(args._[0])}: see mactable --help`);
   }

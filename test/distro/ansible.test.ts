@@ -72,105 +72,92 @@ async function play(inventory: string, vars: Record<string, unknown>, prefix: st
   }
 }
 
-// The role applied twice, then with a bad config, and what each left. `target` reaches the host; `exec` runs a
-// script on it.
+// Per release, two hosts at once: an image build, reached with ansible's chroot connection (no systemd runs; proc,
+// sys and dev mounted in a mount namespace that ends with each play, as image builders do), and a fleet host, a
+// container booted with systemd, reached with community.docker.nsenter (the namespaces of its init; root already,
+// so no become). The role is applied to each, then again, then with a bad config.
 describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missing())).each(Object.keys(RELEASES) as Release[])('the Ansible role on Debian %s', (release) => {
-  let started = 0;
-  beforeAll(() => void (started = Date.now()));
-  afterAll(() => process.stderr.write(`distro: the Ansible role on Debian ${RELEASES[release].debian}: ${((Date.now() - started) / 1000).toFixed(0)} s\n`));
+  const { debian } = RELEASES[release];
+  const image = new DebianRoot(release, PACKAGES);
+  const host = new DebianRoot(release, PACKAGES);
+  let booted: Booted | null = null;
+  let deb = '';
+  const first: Record<'image' | 'host', Play | null> = { image: null, host: null };
+  const vars = (config: unknown) => ({ mactable_deb: deb, mactable_config: config, mactable_metrics_file: METRICS });
+  const toImage = (config: unknown) => play(`debian${debian} ansible_connection=community.general.chroot ansible_host=${image.path}`, vars(config), image.mounted());
+  const toHost = (config: unknown) =>
+    play(`kvm${debian} ansible_connection=community.docker.nsenter ansible_nsenter_pid=${(booted as Booted).init} ansible_become=false`, vars(config));
+  const onHost = (script: string) => (booted as Booted).run(script);
+  const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
 
-  // An image build: ansible's chroot connection into a root where no systemd runs (proc, sys and dev mounted in a
-  // mount namespace that ends with the play, as image builders do).
-  describe('over the chroot connection (an image build)', () => {
-    const root = new DebianRoot(release, PACKAGES);
-    let deb = '';
-    let first: Play;
-    const inChroot = (vars: Record<string, unknown>) => play(`debian${RELEASES[release].debian} ansible_connection=community.general.chroot ansible_host=${root.path}`, vars, root.mounted());
+  beforeAll(async () => {
+    const started = Date.now();
+    const times = await Promise.all([image.create(), host.create()]);
+    const built = times.map(({ builtMs }) => builtMs ?? 0).reduce((a, b) => a + b);
+    deb = `${image.path}${await image.addPackage()}`;
+    const prepared = Date.now();
+    await Promise.all([
+      toImage(CONFIG).then((result) => void (first.image = result)),
+      (async () => {
+        // node_exporter's textfile directory, as its package makes it; the stand-in libvirtd, enabled.
+        mkdirSync(`${host.path}/var/lib/prometheus/node-exporter`, { recursive: true });
+        writeFileSync(`${host.path}/etc/systemd/system/libvirtd.service`, FAKE_LIBVIRTD);
+        await host.run('ln -s /etc/systemd/system/libvirtd.service /etc/systemd/system/multi-user.target.wants/libvirtd.service');
+        booted = await Booted.boot(host.path);
+        first.host = await toHost(CONFIG);
+      })(),
+    ]);
+    process.stderr.write(`distro: Debian ${debian} roots for the role: ${(built / 1000).toFixed(0)} s building, ${seconds(started)} in all; the first plays: ${seconds(prepared)}\n`);
+  }, 1_200_000);
 
-    beforeAll(async () => {
-      await root.create();
-      deb = `${root.path}${await root.addPackage()}`;
-      first = await inChroot({ mactable_deb: deb, mactable_config: CONFIG, mactable_metrics_file: METRICS });
-    }, 900_000);
+  afterAll(async () => {
+    try {
+      await booted?.poweroff();
+    } finally {
+      await Promise.all([image.cleanup(), host.cleanup()]);
+    }
+  }, 120_000);
 
-    afterAll(async () => {
-      await root.cleanup();
-    }, 60_000);
-
-    it('installs the package, writes the config from the variables, enables the unit and starts nothing', async () => {
-      expect(first.code, first.output).toBe(0);
-      expect((await root.run("dpkg-query -W -f '${Status} ${Version}' mactable")).stdout).toBe(`install ok installed ${VERSION}`);
-      expect(JSON.parse(readFileSync(`${root.path}${CONFFILE}`, 'utf8'))).toEqual(CONFIG);
-      // As mactable reads it: every key the variables gave, the defaults for the rest.
-      expect(JSON.parse((await root.run(`mactable check-config --json ${CONFFILE}`)).stdout).config).toEqual({ ...CONFIG, sticky: false, lockPorts: false });
-      expect(await root.run('systemctl is-enabled mactable.service')).toMatchObject({ code: 0, stdout: 'enabled\n' });
-      expect(readFileSync(`${root.path}/etc/systemd/system/mactable.service.d/metrics.conf`, 'utf8')).toContain(`mactable.mjs watch --metrics-file ${METRICS}\n`);
-      expect(root.processes()).toEqual([]);
-    });
-
-    it('a second run changes nothing', async () => {
-      const second = await inChroot({ mactable_deb: deb, mactable_config: CONFIG, mactable_metrics_file: METRICS });
-      expect([second.code, second.recap.changed, second.recap.failed], second.output).toEqual([0, 0, 0]);
-    });
-
-    it("a bad mactable_config fails the play with mactable's reason and leaves the installed config byte for byte", async () => {
-      const before = readFileSync(`${root.path}${CONFFILE}`);
-      const bad = await inChroot({ mactable_deb: deb, mactable_config: { bridges: 5 }, mactable_metrics_file: METRICS });
-      expect([bad.code, bad.recap.failed], bad.output).toEqual([2, 1]);
-      expect(bad.output).toMatch(/mactable: invalid config \S+: bridges: must be a list of names or patterns, not 5/u);
-      expect(readFileSync(`${root.path}${CONFFILE}`).equals(before)).toBe(true);
-    });
+  it('over the chroot connection: installs the package, writes the config from the variables, enables the unit and starts nothing', async () => {
+    const result = first.image as Play;
+    expect(result.code, result.output).toBe(0);
+    expect((await image.run("dpkg-query -W -f '${Status} ${Version}' mactable")).stdout).toBe(`install ok installed ${VERSION}`);
+    expect(JSON.parse(readFileSync(`${image.path}${CONFFILE}`, 'utf8'))).toEqual(CONFIG);
+    // As mactable reads it: every key the variables gave, the defaults for the rest.
+    expect(JSON.parse((await image.run(`mactable check-config --json ${CONFFILE}`)).stdout).config).toEqual({ ...CONFIG, sticky: false, lockPorts: false });
+    expect(await image.run('systemctl is-enabled mactable.service')).toMatchObject({ code: 0, stdout: 'enabled' });
+    expect(readFileSync(`${image.path}/etc/systemd/system/mactable.service.d/metrics.conf`, 'utf8')).toContain(`mactable.mjs watch --metrics-file ${METRICS}\n`);
+    expect(image.processes()).toEqual([]);
   });
 
-  // A fleet host: systemd runs, reached with community.docker.nsenter (the namespaces of the container's init), as
-  // root already: no become.
-  describe('to a booted systemd-nspawn container (a fleet host)', () => {
-    const root = new DebianRoot(release, PACKAGES);
-    let booted: Booted | null = null;
-    let deb = '';
-    let first: Play;
-    const run = (script: string) => (booted as Booted).run(script);
-    const onHost = (vars: Record<string, unknown>) =>
-      play(`kvm${RELEASES[release].debian} ansible_connection=community.docker.nsenter ansible_nsenter_pid=${(booted as Booted).init} ansible_become=false`, vars);
+  it('on the booted host: starts the watcher with its metrics, reloads the running libvirtd once, and doctor finds nothing failing', async () => {
+    const result = first.host as Play;
+    expect(result.code, result.output).toBe(0);
+    expect(JSON.parse(readFileSync(`${host.path}${CONFFILE}`, 'utf8'))).toEqual(CONFIG);
+    expect((await onHost('systemctl is-active mactable.service')).stdout).toBe('active');
+    expect((await onHost('systemctl show -p ExecStart --value mactable.service')).stdout).toContain(`--metrics-file ${METRICS}`);
+    // libvirt's status directory appears (as when libvirtd starts): the watcher reconciles, and writes its metrics.
+    await onHost('mkdir -p /run/libvirt/qemu');
+    expect(await eventually(async () => (await onHost(`cat ${METRICS}`)).stdout.includes('mactable_reconciles_total 1'), 10, 100)).toBe(true);
+    expect((await onHost('cat /var/tmp/libvirtd-reloads')).stdout).toBe('reload');
+    const doctor = await onHost('mactable doctor --json');
+    const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string }[] }).checks;
+    expect([doctor.code, checks.filter(({ status }) => status === 'fail')]).toEqual([0, []]);
+    expect(checks.find(({ check }) => check === 'watcher')).toMatchObject({ status: 'ok' });
+  });
 
-    beforeAll(async () => {
-      await root.create();
-      deb = `${root.path}${await root.addPackage()}`;
-      // node_exporter's textfile directory, as its package makes it; the stand-in libvirtd, enabled.
-      mkdirSync(`${root.path}/var/lib/prometheus/node-exporter`, { recursive: true });
-      writeFileSync(`${root.path}/etc/systemd/system/libvirtd.service`, FAKE_LIBVIRTD);
-      mkdirSync(`${root.path}/etc/systemd/system/multi-user.target.wants`, { recursive: true });
-      await root.run('ln -s /etc/systemd/system/libvirtd.service /etc/systemd/system/multi-user.target.wants/libvirtd.service');
-      booted = await Booted.boot(root.path);
-      first = await onHost({ mactable_deb: deb, mactable_config: CONFIG, mactable_metrics_file: METRICS });
-    }, 900_000);
+  it('a second run changes nothing, on either, and reloads nothing', async () => {
+    const [again, hostAgain] = await Promise.all([toImage(CONFIG), toHost(CONFIG)]);
+    expect([again.code, again.recap.changed, again.recap.failed], again.output).toEqual([0, 0, 0]);
+    expect([hostAgain.code, hostAgain.recap.changed, hostAgain.recap.failed], hostAgain.output).toEqual([0, 0, 0]);
+    expect((await onHost('cat /var/tmp/libvirtd-reloads')).stdout).toBe('reload');
+  });
 
-    afterAll(async () => {
-      try {
-        await booted?.poweroff();
-      } finally {
-        await root.cleanup();
-      }
-    }, 120_000);
-
-    it('starts the watcher with its metrics, reloads the running libvirtd once, and doctor finds nothing failing', async () => {
-      expect(first.code, first.output).toBe(0);
-      expect((await run('systemctl is-active mactable.service')).stdout).toBe('active');
-      expect((await run('systemctl show -p ExecStart --value mactable.service')).stdout).toContain(`--metrics-file ${METRICS}`);
-      // libvirt's status directory appears (as when libvirtd starts): the watcher reconciles, and writes its metrics.
-      await run('mkdir -p /run/libvirt/qemu');
-      expect(await eventually(async () => (await run(`cat ${METRICS}`)).stdout.includes('mactable_reconciles_total 1'), 10, 100)).toBe(true);
-      expect((await run('cat /var/tmp/libvirtd-reloads')).stdout).toBe('reload');
-      const doctor = await run('mactable doctor --json');
-      const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string }[] }).checks;
-      expect([doctor.code, checks.filter(({ status }) => status === 'fail')]).toEqual([0, []]);
-      expect(checks.find(({ check }) => check === 'watcher')).toMatchObject({ status: 'ok' });
-    });
-
-    it('a second run changes nothing and reloads nothing', async () => {
-      const second = await onHost({ mactable_deb: deb, mactable_config: CONFIG, mactable_metrics_file: METRICS });
-      expect([second.code, second.recap.changed, second.recap.failed], second.output).toEqual([0, 0, 0]);
-      expect((await run('cat /var/tmp/libvirtd-reloads')).stdout).toBe('reload');
-    });
+  it("a bad mactable_config fails the play with mactable's reason and leaves the installed config byte for byte", async () => {
+    const before = readFileSync(`${image.path}${CONFFILE}`);
+    const bad = await toImage({ bridges: 5 });
+    expect([bad.code, bad.recap.failed], bad.output).toEqual([2, 1]);
+    expect(bad.output).toMatch(/mactable: invalid config \S+: bridges: must be a list of names or patterns, not 5/u);
+    expect(readFileSync(`${image.path}${CONFFILE}`).equals(before)).toBe(true);
   });
 });
