@@ -102,7 +102,7 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
         // node_exporter's textfile directory, as its package makes it; the stand-in libvirtd, enabled.
         mkdirSync(`${host.path}/var/lib/prometheus/node-exporter`, { recursive: true });
         writeFileSync(`${host.path}/etc/systemd/system/libvirtd.service`, FAKE_LIBVIRTD);
-        await host.run('ln -s /etc/systemd/system/libvirtd.service /etc/systemd/system/multi-user.target.wants/libvirtd.service');
+        await host.run('systemctl enable libvirtd.service');
         booted = await Booted.boot(host.path);
         first.host = await toHost(CONFIG);
       })(),
