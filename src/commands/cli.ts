@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import pkg from '../../package.json' with { type: 'json' };
 import { InputError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { checkConfigCommand } from './check-config-command.js';
 import { doctorCommand } from './doctor-command.js';
 import { planCommand } from './plan-command.js';
 import { repairCommand } from './repair-command.js';
@@ -37,6 +38,8 @@ export async function runCli(rt: Runtime): Promise<number> {
       });
     case 'doctor':
       return doctorCommand(rt, { ...where, json });
+    case 'check-config':
+      return checkConfigCommand(rt, { ...where, file: fileArg(args.file), json });
     default:
       throw new InputError(`unknown command ${String(args._[0])}: see mactable --help`);
   }
@@ -105,6 +108,12 @@ function parse(argv: string[]): Promise<{ args: Args; output: string }> {
     )
     .command('doctor', 'check this host: Node.js, iproute2, kernel, libvirt, the installed hook, the config', (y) =>
       y.option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+    )
+    .command('check-config [file]', 'check a config file as the hook and the watcher read it: exit 0, or 2 with every problem on one line', (y) =>
+      y
+        .positional('file', { describe: 'the config to check (default: the one mactable reads, see --config)' })
+        .option('json', { type: 'boolean', default: false, describe: 'print one JSON object: the file and every key, defaults filled in' })
+        .example('$0 check-config /tmp/mactable.json.new && mv /tmp/mactable.json.new /etc/libvirt/mactable.json', 'replace the config only once it is valid'),
     )
     .command('hook qemu <name> <op> <subop> [extra]', "libvirt's qemu hook entry (domain XML on stdin)")
     .demandCommand(1, 'give a command')

@@ -77,6 +77,11 @@ export function configOrThrow(result: ConfigResult): Config {
   throw new InputError(result.failure);
 }
 
+// One line on what a valid config selects (doctor, check-config).
+export function configSummary({ source, bridges, networks, onError }: Config): string {
+  return `${source}: ${bridges.length} bridge and ${networks.length} network entries, onError ${onError}`;
+}
+
 export function parseConfig(text: string, source: string): Config {
   return configOrThrow(checkConfig(text, source));
 }

@@ -1,4 +1,4 @@
-import type { ConfigResult } from '../config/config.js';
+import { configSummary, type ConfigResult } from '../config/config.js';
 import { parseNetworkDef } from '../domain/network.js';
 import type { HostFs } from '../runtime/fs.js';
 import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from './install-layout.js';
@@ -172,11 +172,11 @@ function reloadCheck({ host }: DoctorContext): Check {
 
 function configCheck({ config }: DoctorContext): Check {
   if (!('config' in config)) return fail('config', config.failure, 'correct the file: every problem is listed above');
-  const { source, found, bridges: b, networks, onError } = config.config;
+  const { source, found } = config.config;
   if (!found) {
     return warn('config', `no ${source}: only networks with macTableManager='libvirt' are managed`, `write ${DEFAULT_CONFIG} (install.sh puts an example there)`);
   }
-  return ok('config', `${source}: ${b.length} bridge and ${networks.length} network entries, onError ${onError}`);
+  return ok('config', configSummary(config.config));
 }
 
 const GLOB = /[*?[\\]/u;

@@ -9,7 +9,7 @@ import { eventually } from './wait.js';
 export class Booted {
   private constructor(
     private readonly nspawn: ResultPromise,
-    private readonly init: number,
+    readonly init: number, // the container's pid 1 as this machine numbers it (for nsenter)
   ) {}
 
   static async boot(root: string): Promise<Booted> {

@@ -11,9 +11,8 @@ const SOURCES = '/etc/apt/sources.list.d/debian.sources';
 export const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
 // Inside a mount namespace of its own: /proc, a read-only /sys and /dev are mounted into the root, then the
 // command runs there with a clean environment. The mounts end with the namespace, whatever happens.
-const ENTER =
-  'mount -t proc proc "$0/proc" && mount -t sysfs -o ro sysfs "$0/sys" && mount --rbind /dev "$0/dev" && ' +
-  `exec chroot "$0" /usr/bin/env -i ${PATH} LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"`;
+const MOUNTS = 'mount -t proc proc "$0/proc" && mount -t sysfs -o ro sysfs "$0/sys" && mount --rbind /dev "$0/dev"';
+const ENTER = `${MOUNTS} && exec chroot "$0" /usr/bin/env -i ${PATH} LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"`;
 
 // The Debian releases the suites run on, and the major version of Node.js each ships.
 export const RELEASES = {
@@ -126,6 +125,12 @@ export class DebianRoot {
   // Run a shell script in the root; `env` is all it sees besides PATH, LC_ALL and DEBIAN_FRONTEND.
   run(script: string, env: Record<string, string> = {}, input = ''): Promise<RootRun> {
     return runIn(this.path, script, env, input);
+  }
+
+  // The words to put before a command of this machine that works on the root from outside (ansible's chroot
+  // connection): it runs with the root's /proc, /sys and /dev mounted, in a mount namespace that ends with it.
+  mounted(): string[] {
+    return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${MOUNTS} && exec "$@"`, this.path];
   }
 
   // A command that runs the root's Node.js with node's arguments (for MACTABLE_TEST_NODE); only /proc is mounted.

@@ -4,12 +4,13 @@
 # the administrator has one. Prints nothing when every package is there.
 set -eu
 # ip, bridge, logger, ping, arping, tcpdump: kernel suites; time, python3: the benchmark; promtool (prometheus):
-# the watcher's metrics; libvirt, QEMU, systemd-analyze: e2e; debootstrap and its keyring, systemd-nspawn: distro;
-# lintian: CI; user-mode-linux (Debian's kernel as a program: bridge VLAN filtering where this kernel lacks it) and
-# kmod (its modprobe): the VLAN suites.
+# the watcher's metrics and the alert rules; libvirt, QEMU, systemd-analyze: e2e; debootstrap and its keyring,
+# systemd-nspawn, ansible (with community.general and community.docker): distro; ansible-lint: the role; lintian: CI;
+# user-mode-linux (Debian's kernel as a program: bridge VLAN filtering where this kernel lacks it) and kmod (its
+# modprobe): the VLAN suites.
 PACKAGES='iproute2 bsdutils util-linux iputils-ping arping tcpdump time python3 prometheus
   libvirt-daemon-system libvirt-clients qemu-system-x86 systemd systemd-container debootstrap debian-archive-keyring lintian
-  user-mode-linux kmod'
+  ansible ansible-lint user-mode-linux kmod'
 POLICY=/usr/sbin/policy-rc.d
 
 missing=''

@@ -60,14 +60,15 @@ describe('mactable(8)', () => {
 
   // The commands as the program's own --help lists them.
   const help = execFileSync(process.execPath, [DIST, '--help'], { encoding: 'utf8' });
-  const commands = [...help.matchAll(/^ {2}mactable (\w+)/gmu)].map((match) => match[1] as string);
+  const commands = [...help.matchAll(/^ {2}mactable ([\w-]+)/gmu)].map((match) => match[1] as string);
 
   it('--help lists the commands', () => {
-    expect(commands).toEqual(['plan', 'status', 'repair', 'watch', 'doctor', 'hook']);
+    expect(commands).toEqual(['plan', 'status', 'repair', 'watch', 'doctor', 'check-config', 'hook']);
   });
 
   it.each(commands)('names the command %s', (command) => {
-    expect(man).toMatch(new RegExp(`^\\.B ${command}\\b`, 'mu'));
+    // roff writes a hyphen as \-.
+    expect(man).toMatch(new RegExp(`^\\.B ${command.replaceAll('-', '\\\\-')}\\b`, 'mu'));
   });
 
   it.each(CONFIG_KEYS)('explains the config key %s', (key) => {

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { SOURCE } from '../helpers/installed.js';
+import { canRun, missingTool } from '../helpers/sh.js';
+
+const ANSIBLE = `${SOURCE}packaging/ansible/`;
+
+// The role itself is applied to Debian 12 and 13 roots by test/distro/ansible.test.ts (root, debootstrap).
+describe('the Ansible role (packaging/ansible)', () => {
+  it("the metrics drop-in runs the package's unit's command, with --metrics-file", () => {
+    const unit = readFileSync(`${SOURCE}packaging/mactable.service`, 'utf8');
+    // The unit's command as the package installs it (build.sh: --node /usr/bin/node --prefix /usr/lib/mactable).
+    const command = /^ExecStart=(.+)$/mu.exec(unit)?.[1]?.replaceAll("'", '').replace('@NODE@', '/usr/bin/node').replace('@PREFIX@', '/usr/lib/mactable');
+    const dropIn = readFileSync(`${ANSIBLE}roles/mactable/templates/metrics.conf.j2`, 'utf8');
+    expect(dropIn).toContain(`\nExecStart=\nExecStart=${command} --metrics-file {{ mactable_metrics_file }}\n`);
+  });
+
+  it.skipIf(!canRun('ansible-lint on the role (test/unit/ansible.test.ts)', missingTool({ 'ansible-lint': 'ansible-lint' })))(
+    "passes Debian's ansible-lint",
+    async () => {
+      const lint = await execa('ansible-lint', ['--offline', '--nocolor', 'site.yml', 'roles/mactable'], { cwd: ANSIBLE, reject: false, all: true, timeout: 120_000 });
+      expect(lint.exitCode, String(lint.all)).toBe(0);
+    },
+    120_000,
+  );
+});
