@@ -11,7 +11,7 @@
 # --bin-dir DIR     where the `mactable` command goes (default /usr/local/bin)
 # --man-dir DIR     where the mactable(8) man page goes (default: BIN_DIR/../share/man/man8)
 # --unit-dir DIR    where the watcher's mactable.service goes (default /etc/systemd/system; with
-#                   --destdir /lib/systemd/system); enabled and started when systemd is the init
+#                   --destdir /usr/lib/systemd/system); enabled and started when systemd is the init
 # --node FILE       the Node.js the hook and the command run (default: node on PATH)
 # --force           move a qemu hook that mactable did not install aside instead of stopping
 # --dry-run         print what would be done, do nothing
@@ -65,7 +65,7 @@ CONFIG="$(dirname "$HOOKS_DIR")/mactable.json"
 MANIFEST="$PREFIX/installed-files"
 [ -n "$MAN_DIR" ] || MAN_DIR="$(dirname "$BIN_DIR")/share/man/man8"
 if [ -z "$UNIT_DIR" ]; then
-  if [ -n "$DESTDIR" ]; then UNIT_DIR=/lib/systemd/system; else UNIT_DIR=/etc/systemd/system; fi
+  if [ -n "$DESTDIR" ]; then UNIT_DIR=/usr/lib/systemd/system; else UNIT_DIR=/etc/systemd/system; fi
 fi
 UNIT="$UNIT_DIR/mactable.service"
 # systemd is the init (not only installed): then the watcher runs as its service.

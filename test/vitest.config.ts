@@ -6,8 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
-    // The Debian packages the suites use, installed once when missing (root and apt only).
-    globalSetup: ['test/setup/global.ts'],
+    // The Debian packages the suites use, installed once when missing (root and apt only); the run's cache of Debian roots.
+    globalSetup: ['test/setup/global.ts', 'test/setup/debian-roots.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'], sequence: { groupOrder: 0 } } },
       {

@@ -161,11 +161,11 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', boxMissin
     expect([result.code, result.stderr]).toEqual([0, '']);
     const dist = readdirSync(new URL('../../dist/', import.meta.url)).filter((file) => /\.(mjs|cjs|js)$/u.test(file));
     expect(tree(stage).filter((file) => statSync(`${stage}/${file}`).isFile())).toEqual(
-      [...dist.map((file) => `usr/lib/mactable/dist/${file}`), 'etc/libvirt/mactable.json', 'usr/bin/mactable', 'usr/lib/mactable/hooks/qemu', 'lib/systemd/system/mactable.service', 'usr/share/man/man8/mactable.8.gz'].sort(),
+      [...dist.map((file) => `usr/lib/mactable/dist/${file}`), 'etc/libvirt/mactable.json', 'usr/bin/mactable', 'usr/lib/mactable/hooks/qemu', 'usr/lib/systemd/system/mactable.service', 'usr/share/man/man8/mactable.8.gz'].sort(),
     );
     expect(readFileSync(`${stage}/usr/lib/mactable/hooks/qemu`, 'utf8')).toContain(`exec '/usr/bin/node' '/usr/lib/mactable/dist/hook.cjs' hook qemu "$@"`);
     expect(readFileSync(`${stage}/usr/bin/mactable`, 'utf8')).toBe(`#!/bin/sh\n# installed by mactable install.sh\nexec '/usr/bin/node' '/usr/lib/mactable/dist/mactable.mjs' "$@"\n`);
-    expect(readFileSync(`${stage}/lib/systemd/system/mactable.service`, 'utf8')).toContain(`ExecStart='/usr/bin/node' --max-semi-space-size=1 --max-old-space-size=64 '/usr/lib/mactable/dist/mactable.mjs' watch\n`);
+    expect(readFileSync(`${stage}/usr/lib/systemd/system/mactable.service`, 'utf8')).toContain(`ExecStart='/usr/bin/node' --max-semi-space-size=1 --max-old-space-size=64 '/usr/lib/mactable/dist/mactable.mjs' watch\n`);
   });
 
   it('the watcher\'s unit passes systemd-analyze verify', async () => {
