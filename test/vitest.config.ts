@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Five suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), soak (root: the
+// Six suites, one after the other: unit and replay (no privileges), kernel (root, network namespaces), vlan (root: test/vlan/ in a
+// kernel with bridge VLAN filtering, Debian's user-mode-linux here: test/harness/vlan.test.ts), soak (root: the
 // watcher under churn for MACTABLE_SOAK_SECONDS, 600 by default), e2e (root, libvirtd in boxes: test/helpers/box.ts), distro (root: the package
 // in a clean Debian 12 root, replay under its Node.js 18, the unit under systemd there).
 export default defineConfig({
@@ -21,7 +22,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'soak', include: ['test/soak/**/*.test.ts'], hookTimeout: 120_000, fileParallelism: false, sequence: { groupOrder: 2 } },
+        test: { name: 'soak', include: ['test/soak/**/*.test.ts'], hookTimeout: 120_000, fileParallelism: false, sequence: { groupOrder: 3 } },
       },
       {
         extends: true,
@@ -31,12 +32,12 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 900_000,
           fileParallelism: false,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
       {
         extends: true,
-        test: { name: 'distro', include: ['test/distro/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 900_000, fileParallelism: false, sequence: { groupOrder: 3 } },
+        test: { name: 'distro', include: ['test/distro/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 900_000, fileParallelism: false, sequence: { groupOrder: 4 } },
       },
     ],
   },

@@ -1,13 +1,13 @@
-import { describe } from '../runtime/errors.js';
-import { ensureEntries, ensureNoEntries, type EntryGoal, type EntryWork, type FdbOutcome } from '../host/fdb.js';
-import type { HostFs } from '../host/fs.js';
-import { masterOf, portProblem } from '../host/port-checks.js';
-import { netDevice } from '../host/paths.js';
-import { ensureStraysGone, type Placed } from '../host/strays.js';
-import { ensurePortFlag, FLAG_WORDS, type PortFlag } from '../host/sysfs.js';
-import type { Desired } from '../plan/desired.js';
+import type { Operation } from '../model/operations.js';
+import type { Outcome } from '../model/outcome.js';
+import type { PortRef } from '../model/port.js';
+import { runEntryOperations, type FdbOutcome } from '../host/fdb.js';
+import { observePorts } from '../host/observe.js';
+import { ensurePortFlag, FLAG_WORDS } from '../host/sysfs.js';
+import { asLibvirtMadeIt, placeProblem } from '../plan/diff.js';
 import type { ManagedPort } from '../plan/plan.js';
-import type { Outcome } from '../report/report.js';
+import { describe } from '../runtime/errors.js';
+import type { HostFs } from '../runtime/fs.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 
 // What happened to one managed port.
@@ -15,36 +15,22 @@ export interface PortOutcome extends Outcome {
   port: ManagedPort;
 }
 
-// A port, the state it should reach, the static entries on it that nobody wants and those for its MACs on other
-// ports while its guest is paused: only reconcile knows them, from the state it observed (the hook does not look
-// first: its one batch decides every command up front).
+// A port, the operations plan/diff.ts found for it, and why it cannot be worked on now (then nothing is written).
 interface PortWork {
   port: ManagedPort;
-  want: Desired;
-  stale?: string[];
-  strays?: Placed[];
+  operations: Operation[];
+  problem: string | null;
 }
 
-const FLAGS: PortFlag[] = ['learning', 'unicast_flood'];
+const untouched = (port: ManagedPort): PortOutcome => ({ port, changes: [], failure: null, note: null });
 
-// What the host is asked to make of a port's entries, from what the plan wants of the port.
-export const entryGoal = ({ entry, sticky, lock }: Desired): EntryGoal => ({ present: entry, sticky, lock });
-
-// Run the synchronous steps of one port; any error ends that port only and is recorded with it.
-function step(outcome: PortOutcome, action: () => void): boolean {
+// Run a port's flag operations that turn its flags `on` (or off) through sysfs, each read back; an error ends the port.
+function runFlags(host: HostFs, outcome: PortOutcome, ops: Operation[], on: boolean, changes = outcome.changes): void {
+  const { bridge, tap } = outcome.port;
   try {
-    action();
-    return outcome.failure === null;
+    for (const op of ops) if (op.op === 'flag' && op.on === on && ensurePortFlag(host, bridge, tap, op.flag, on)) changes.push(`${FLAG_WORDS[op.flag]} ${on ? 'on' : 'off'}`);
   } catch (error) {
     outcome.failure = describe(error);
-    return false;
-  }
-}
-
-function ensureFlags(host: HostFs, outcome: PortOutcome, on: boolean, changes = outcome.changes): void {
-  const { bridge, tap } = outcome.port;
-  for (const flag of FLAGS) {
-    if (ensurePortFlag(host, bridge, tap, flag, on)) changes.push(`${FLAG_WORDS[flag]} ${on ? 'on' : 'off'}`);
   }
 }
 
@@ -54,92 +40,57 @@ function record(outcome: PortOutcome, result: FdbOutcome | undefined): void {
   if (result !== undefined && result.failure !== null) outcome.failure = result.failure;
 }
 
-function stillThere(host: HostFs, { bridge, tap }: ManagedPort): boolean {
-  try {
-    return portProblem(host, bridge, tap) === null;
-  } catch {
-    return false;
-  }
-}
-
-const untouched = (port: ManagedPort): PortOutcome => ({ port, changes: [], failure: null, note: null });
-
-// Bring every port to its desired state: checks, then the entries through a single `bridge` process (and the locks
-// once their entries are verified, the strays in one more), with learning and unicast flooding set through sysfs on
-// the side that keeps the guest reachable: turned on before the entries go, turned off only once the entry is in
-// place (else the bridge would know the guest's MAC nowhere in between: a gap at a migration's switch-over).
-// Never throws past a port. With `rollback` (the operation must not fail, so the guest keeps running), a port that
-// failed part-way is put back as libvirt made it, so unicast still reaches the guest by flooding.
-export async function ensurePorts(host: HostFs, bridge: BridgeRunner, work: PortWork[], rollback: boolean): Promise<PortOutcome[]> {
-  const outcomes = work.map(({ port }) => untouched(port));
-  const ready = outcomes.flatMap((outcome, i) => {
-    const { want } = work[i] as PortWork;
-    const fine = step(outcome, () => {
-      outcome.failure = portProblem(host, outcome.port.bridge, outcome.port.tap);
-      if (outcome.failure === null && want.learning) ensureFlags(host, outcome, true);
-    });
-    return fine ? [{ outcome, work: work[i] as PortWork }] : [];
-  });
-  if (ready.length > 0) {
-    const entries = new Map(ready.map(({ outcome, work: { port, want, stale = [] } }): [PortOutcome, EntryWork] => [outcome, { port, goal: entryGoal(want), stale }]));
-    const done = await ensureEntries(bridge, [...entries.values()]);
-    for (const [outcome, item] of entries) record(outcome, done.get(item));
-    const straying = ready.filter(({ outcome, work: { strays = [] } }) => outcome.failure === null && strays.length > 0);
-    const gone = await ensureStraysGone(bridge, straying.flatMap(({ work: { strays = [] } }) => strays));
-    for (const { outcome, work: { strays = [] } } of straying) for (const stray of strays) record(outcome, gone.get(stray));
-  }
-  for (const { outcome, work } of ready) {
-    if (!work.want.learning && outcome.failure === null) step(outcome, () => ensureFlags(host, outcome, false));
-  }
-  if (!rollback) return outcomes;
-  // Only a port still on its bridge can be put back; one whose check cannot even be made is left as it is.
-  const broken = outcomes.filter((outcome) => outcome.failure !== null && stillThere(host, outcome.port));
-  if (broken.length > 0) await ensureAsLibvirtMadeIt(host, bridge, broken);
+// Run every port's operations, in the orders that keep the guest reachable: flags turned on first, then every port's
+// entries, locks and moved entries in one `bridge` process with one read-back (the locks in one more, once the
+// entries are verified), then flags turned off, only once the entries are in (else the bridge would know the guest's
+// MAC nowhere in between: a gap at a migration's switch-over). Never throws past a port. With `putBack` (the
+// operation must not fail, so the guest keeps running), a port that failed part-way is put back as libvirt made it,
+// so unicast still reaches the guest by flooding.
+export async function applyOperations(host: HostFs, bridge: BridgeRunner, work: PortWork[], { putBack, readFirst = false }: { putBack: boolean; readFirst?: boolean }): Promise<PortOutcome[]> {
+  const steps = work.map(({ port, operations, problem }) => ({ outcome: { ...untouched(port), failure: problem }, operations }));
+  const ready = steps.filter(({ outcome, operations }) => outcome.failure === null && (runFlags(host, outcome, operations, true), outcome.failure === null));
+  const done = await runEntryOperations(bridge, ready.map(({ outcome, operations }) => ({ port: outcome.port, operations })), { readFirst });
+  for (const { outcome } of ready) record(outcome, done.get(outcome.port));
+  for (const { outcome, operations } of ready) if (outcome.failure === null) runFlags(host, outcome, operations, false);
+  const outcomes = steps.map(({ outcome }) => outcome);
+  const broken = outcomes.filter((outcome) => outcome.failure !== null);
+  if (putBack && broken.length > 0) await putBackAsLibvirtMadeIt(host, bridge, broken);
   return outcomes;
 }
 
-// After a failure: learning and flooding on, no entries, unlocked, as libvirt leaves a port; the outcome's note says so.
-async function ensureAsLibvirtMadeIt(host: HostFs, bridge: BridgeRunner, outcomes: PortOutcome[]): Promise<void> {
-  const undone = new Map(
-    outcomes.map((outcome): [PortOutcome, FdbOutcome] => {
-      const changes: string[] = [];
-      try {
-        ensureFlags(host, outcome, true, changes);
-      } catch (error) {
-        return [outcome, { changes, failure: describe(error) }];
-      }
-      return [outcome, { changes, failure: null }];
-    }),
-  );
-  const cleared = await ensureNoEntries(bridge, outcomes.map(({ port }) => port));
-  outcomes.forEach((outcome) => {
-    const flags = undone.get(outcome) as FdbOutcome;
-    const entry = cleared.get(outcome.port) as FdbOutcome;
-    const changes = [...flags.changes, ...entry.changes];
-    const error = flags.failure ?? entry.failure;
+// After a failure: learning and flooding on, no entries, unlocked, as libvirt leaves a port; the outcome's note says
+// so. Only a port still on its bridge can be put back (read again: this is the failure's path, not a round's).
+async function putBackAsLibvirtMadeIt(host: HostFs, bridge: BridgeRunner, outcomes: PortOutcome[]): Promise<void> {
+  const states = await observePorts(host, bridge, outcomes.map(({ port }) => ({ port, withLock: true, moved: false })));
+  const placed = outcomes.flatMap((outcome) => {
+    const state = states.get(outcome.port);
+    return state !== undefined && placeProblem(outcome.port, state) === null ? [{ outcome, operations: asLibvirtMadeIt(outcome.port, state) }] : [];
+  });
+  const undone = placed.map(({ outcome, operations }) => ({ outcome, operations, back: untouched(outcome.port) }));
+  for (const { back, operations } of undone) runFlags(host, back, operations, true);
+  const cleared = await runEntryOperations(bridge, undone.filter(({ back }) => back.failure === null).map(({ back, operations }) => ({ port: back.port, operations })));
+  for (const { outcome, back } of undone) {
+    record(back, cleared.get(back.port));
+    const { changes, failure: error } = back;
     outcome.note =
       error === null
         ? `left as libvirt made it${changes.length > 0 ? ` (${changes.join(', ')})` : ''}`
         : `could not put it back as libvirt made it: ${error}${changes.length > 0 ? ` (done: ${changes.join(', ')})` : ''}`;
-  });
+  }
 }
 
-// Undo for taps that outlive the guest: learning and unicast flooding back on, the entries deleted, the port unlocked.
-// A tap already gone, or moved to another bridge, is left as it is.
+// Undo for taps that outlive the guest (`release`): learning and unicast flooding back on, the entries deleted, the
+// port unlocked. A tap already gone, or moved to another bridge, is left as it is.
 export async function undoPorts(host: HostFs, bridge: BridgeRunner, ports: ManagedPort[]): Promise<PortOutcome[]> {
-  const outcomes = ports.map(untouched);
-  const ready = outcomes.filter(
-    (outcome) =>
-      step(outcome, () => {
-        const { tap, bridge: br } = outcome.port;
-        if (!host.exists(netDevice(tap))) outcome.note = 'tap already gone, nothing to undo';
-        else if (masterOf(host, tap) !== br) outcome.note = `tap is no longer a port of ${br}, left as it is`;
-        else ensureFlags(host, outcome, true);
-      }) && outcome.note === null,
-  );
-  if (ready.length > 0) {
-    const cleared = await ensureNoEntries(bridge, ready.map(({ port }) => port));
-    for (const outcome of ready) record(outcome, cleared.get(outcome.port));
-  }
-  return outcomes;
+  const states = await observePorts(host, bridge, ports.map((port) => ({ port, withLock: true, moved: false })));
+  const work = ports.map((port) => ({ port, state: states.get(port as PortRef) }));
+  const outcomes = new Map(work.map(({ port, state }): [ManagedPort, PortOutcome] => {
+    if (state === undefined || !state.tapExists) return [port, { ...untouched(port), note: 'tap already gone, nothing to undo' }];
+    if (state.master !== port.bridge) return [port, { ...untouched(port), note: `tap is no longer a port of ${port.bridge}, left as it is` }];
+    return [port, untouched(port)];
+  }));
+  const ready = work.filter(({ port }) => outcomes.get(port)?.note === null);
+  const undone = await applyOperations(host, bridge, ready.map(({ port, state }) => ({ port, operations: state ? asLibvirtMadeIt(port, state) : [], problem: null })), { putBack: false });
+  for (const outcome of undone) outcomes.set(outcome.port, outcome);
+  return ports.map((port) => outcomes.get(port) as PortOutcome);
 }

@@ -19,7 +19,7 @@ export async function doctorCommand(rt: Runtime, args: DoctorArgs): Promise<numb
   const bridge = withTimeBound(rt, 'config' in config ? config.config.timeout : DEFAULT_TIMEOUT).bridge;
   const context = { rt, host: settings.host, config, bridge };
   const checks: Check[] = [];
-  for (const check of CHECKS) checks.push(await check(context));
+  for (const check of CHECKS) checks.push(...[await check(context)].flat()); // some checks give a row per bridge
   const failed = checks.some((check) => check.status === 'fail');
   if (args.json) rt.stdout(`${JSON.stringify({ ok: !failed, checks })}\n`);
   else rt.stdout(`${doctorText(checks, await rt.stdoutIsTTY())}\n`);

@@ -1,5 +1,5 @@
 import { InputError } from '../runtime/errors.js';
-import { osErrorText } from '../host/fs.js';
+import { osErrorText } from '../runtime/fs.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 // The domain XML named on the command line, or stdin for '-' or no name. Returns the text and its name for messages.

@@ -1,17 +1,19 @@
-import { guestsInScope } from '../actions/plan-host.js';
+import { guestsInScope } from '../plan/plan-host.js';
+import { gatherHost } from '../host/gather.js';
 import { reconcile } from '../actions/reconcile.js';
 import { DEFAULT_TIMEOUT, type Config } from '../config/config.js';
 import { settingsFrom } from '../config/settings.js';
 import { printable } from '../domain/names.js';
-import type { HostFs } from '../host/fs.js';
-import { RECONNECT_DUE } from '../host/paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { RECONNECT_DUE } from '../model/paths.js';
 import { vcpusRun } from '../plan/desired.js';
 import { managedPorts } from '../plan/plan.js';
 import { happened, outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
 import { describe, EXIT } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { withTimeBound } from '../runtime/time-bound.js';
-import { leaveWaiter } from './hook.js';
+import { emit } from '../report/emit.js';
+import { leaveWaiter } from '../watch/waiter.js';
 
 export const RECONNECT_ALL = 'reconnect-all';
 
@@ -27,8 +29,7 @@ export async function reconnectAll(rt: Runtime): Promise<number> {
     while (settings.host.remove(RECONNECT_DUE)) {
       const config = settings.config();
       if (!('config' in config)) {
-        rt.stderr(warnings([config.failure]));
-        await withTimeBound(rt, DEFAULT_TIMEOUT).syslog(problemLines([config.failure], 'reconnect'));
+        await emit(rt, withTimeBound(rt, DEFAULT_TIMEOUT).syslog, { stderr: warnings([config.failure]), log: problemLines([config.failure], 'reconnect') });
         return EXIT.ok;
       }
       await round(rt, settings.host, config.config);
@@ -42,7 +43,7 @@ export async function reconnectAll(rt: Runtime): Promise<number> {
 
 async function round(rt: Runtime, host: HostFs, config: Config): Promise<void> {
   const bounded = withTimeBound(rt, config.timeout);
-  const { plans, problems, everyone } = guestsInScope(host, config, []);
+  const { plans, problems, everyone } = guestsInScope(gatherHost(host), config, []);
   rt.stderr(warnings(problems));
   const { fixed } = await reconcile(host, bounded.bridge, plans, config, everyone);
   // A drift gone by the time of the fix leaves nothing to say: no line.
@@ -53,8 +54,6 @@ async function round(rt: Runtime, host: HostFs, config: Config): Promise<void> {
     const noWaiter = await leaveWaiter(rt, host, plan.domain);
     if (noWaiter !== null) waiterProblems.push(`${printable(plan.domain)}: ${noWaiter}`);
   }
-  rt.stderr(warnings(waiterProblems));
   const lines = [...problemLines([...problems, ...waiterProblems], 'reconnect'), ...fixed.flatMap(({ guest, outcome }) => syslogLines(guest, [outcome], '', 'warning', 'reconnect'))];
-  const problem = await bounded.syslog(lines);
-  if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
+  await emit(rt, bounded.syslog, { stderr: warnings(waiterProblems), log: lines });
 }

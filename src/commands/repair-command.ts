@@ -1,11 +1,12 @@
 import { configOrThrow } from '../config/config.js';
 import { InputError } from '../runtime/errors.js';
-import { reconcile } from '../actions/reconcile.js';
+import { portStatuses, reconcile } from '../actions/reconcile.js';
 import { outcomeLine, problemLines, syslogLines, warnings } from '../report/report.js';
-import { portStatuses } from '../actions/port-status.js';
-import { guestsInScope } from '../actions/plan-host.js';
+import { guestsInScope } from '../plan/plan-host.js';
+import { gatherHost } from '../host/gather.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import { settingsFrom } from '../config/settings.js';
+import { emit } from '../report/emit.js';
 import { withTimeBound } from '../runtime/time-bound.js';
 
 interface RepairArgs {
@@ -23,13 +24,10 @@ export async function repairCommand(rt: Runtime, args: RepairArgs): Promise<numb
   const settings = settingsFrom(rt, args);
   const config = configOrThrow(settings.config());
   const bounded = withTimeBound(rt, config.timeout);
-  const { plans, problems, unreadable, everyone } = guestsInScope(settings.host, config, args.names);
+  const { plans, problems, unreadable, everyone } = guestsInScope(gatherHost(settings.host), config, args.names);
   rt.stderr(warnings(problems));
-  // The plan's problems, and the changes and failures, go to the system log through one `logger`.
-  const log = async (lines: LogLine[]) => {
-    const problem = await bounded.syslog([...problemLines(problems, 'repair'), ...lines]);
-    if (problem !== null) rt.stderr(`mactable: warning: ${problem}\n`);
-  };
+  // The plan's problems, and the changes and failures, go to the system log at once.
+  const log = (lines: LogLine[]) => emit(rt, bounded.syslog, { log: [...problemLines(problems, 'repair'), ...lines] });
   if (args.dryRun) {
     for (const { guest, port, drift } of await portStatuses(settings.host, bounded.bridge, plans, config, everyone)) {
       if (drift.length > 0) rt.stdout(`${guest}: ${port.tap} on ${port.bridge}: would repair: ${drift.join(', ')}\n`);

@@ -1,5 +1,5 @@
 import { InputError } from '../runtime/errors.js';
-import { osErrorText, type HostFs } from '../host/fs.js';
+import { osErrorText, type HostFs } from '../runtime/fs.js';
 import { printable } from '../domain/names.js';
 import { compileGlob } from './glob.js';
 
@@ -118,7 +118,7 @@ function describeJson(value: unknown): string {
 // Read, parse and validate the config. A missing default file means empty lists; a file named
 // explicitly (--config, MACTABLE_CONFIG) must exist. One that others may write is refused:
 // it decides what a root hook does to the host's bridges.
-export function readConfig(file: Pick<HostFs, 'readText'> & { stat(path: string): { mode: number } | null }, path: string, source: string, explicit: boolean): ConfigResult {
+export function readConfig(file: Pick<HostFs, 'readText'> & { stat(path: string): { mode: number } | null }, path: string, source: string, { explicit }: { explicit: boolean }): ConfigResult {
   let text: string | null;
   let mode: number | undefined;
   try {

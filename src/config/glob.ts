@@ -1,4 +1,4 @@
-import type { Result } from '../runtime/errors.js';
+import type { Result } from '../model/result.js';
 
 // Shell-style name patterns (fnmatch without flags): '*', '?', '[...]' with ranges and '!' or '^', '\' escapes.
 

@@ -1,7 +1,7 @@
 import { readConfig, type ConfigResult } from './config.js';
 import { InputError } from '../runtime/errors.js';
-import type { HostFs } from '../host/fs.js';
-import { DEFAULT_CONFIG } from '../host/paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { DEFAULT_CONFIG } from '../model/paths.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export interface Settings {
@@ -18,8 +18,8 @@ export function settingsFrom(rt: Runtime, flags: { root?: string | undefined; co
   const explicit = flags.config ?? rt.env.MACTABLE_CONFIG;
   // A config named explicitly is a path as the administrator typed it, not one below the root.
   const config = explicit
-    ? () => readConfig(rt.hostFs('/'), explicit, explicit, true)
-    : () => readConfig(host, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, false);
+    ? () => readConfig(rt.hostFs('/'), explicit, explicit, { explicit: true })
+    : () => readConfig(host, DEFAULT_CONFIG, root === '/' ? DEFAULT_CONFIG : `${root}${DEFAULT_CONFIG}`, { explicit: false });
   return { host, config };
 }
 

@@ -1,10 +1,12 @@
 import type { ConfigResult } from '../config/config.js';
 import { parseNetworkDef } from '../domain/network.js';
-import type { HostFs } from '../host/fs.js';
-import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../host/install-layout.js';
+import type { HostFs } from '../runtime/fs.js';
+import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from './install-layout.js';
 import { watcherPid, watcherRuns } from '../host/watchers.js';
-import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../host/paths.js';
-import type { Result } from '../runtime/errors.js';
+import { readBridgeMode } from '../host/bridge-mode.js';
+import { uplinkVerdict } from '../plan/uplink.js';
+import { brportAttr, bridgeDir, DEFAULT_CONFIG, NETWORK_CONFIG, RUN_NETWORK, SYS_NET } from '../model/paths.js';
+import type { Result } from '../model/result.js';
 import type { BridgeRunner, Runtime } from '../runtime/runtime.js';
 
 type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -78,8 +80,19 @@ function vlanFilteringCheck({ host }: DoctorContext): Check {
   const all = bridges(host);
   if (all.length === 0) return warn('VLAN filtering', 'cannot tell: no Linux bridge to look at', null);
   if (all.some(({ name }) => host.exists(`${bridgeDir(name)}/vlan_filtering`))) return ok('VLAN filtering', 'available');
-  // Nothing to fix for mactable itself; the macTableManager check says what to do when a network needs it.
-  return warn('VLAN filtering', "not in this kernel: only an optimisation for mactable, but libvirt cannot start networks with macTableManager='libvirt' here", null);
+  // The uplink checks and the macTableManager check say what follows from it.
+  return warn('VLAN filtering', "not in this kernel: no bridge can keep its uplink out of promiscuous mode, and libvirt cannot start networks with macTableManager='libvirt' or put <vlan> tags on host bridges here", 'a kernel built with CONFIG_BRIDGE_VLAN_FILTERING (Debian\'s and Ubuntu\'s are)');
+}
+
+// Each configured bridge's uplink: out of promiscuous mode, or a row per reason it is not, each with its fix.
+function uplinkChecks({ host, config }: DoctorContext): Check[] {
+  if (!('config' in config)) return [];
+  const patterns = config.config.bridges;
+  const names = bridges(host).map(({ name }) => name).filter((name) => patterns.some(({ regex }) => regex.test(name)));
+  const verdicts = names.map((name) => readBridgeMode(host, name)).filter((mode) => mode !== null).map(uplinkVerdict);
+  if (verdicts.length === 0) return [ok('uplinks', 'no configured bridge to look at')];
+  const rows = verdicts.flatMap(({ bridge, why }) => why.map(({ says, fix }) => warn(`uplink of ${bridge}`, `promiscuous: ${says}`, fix)));
+  return rows.length > 0 ? rows : [ok('uplinks', `${names.join(', ')}: the kernel keeps their uplinks out of promiscuous mode`)];
 }
 
 function hooksDirCheck({ host }: DoctorContext): Check {
@@ -264,6 +277,7 @@ export const CHECKS = [
   bridgeCommandCheck,
   portControlsCheck,
   vlanFilteringCheck,
+  uplinkChecks,
   hooksDirCheck,
   hookCheck,
   libvirtCheck,

@@ -1,7 +1,7 @@
-import type { Result } from '../runtime/errors.js';
+import type { Result } from '../model/result.js';
 import { macProblem, quote } from './names.js';
 import { children, type XmlNode } from './xml.js';
-import type { GuestChoices, NicChoice } from './types.js';
+import type { GuestChoices, NicChoice } from '../model/domain.js';
 
 // The namespace of mactable's element under the domain's <metadata>; the prefix is whatever the writer chose.
 const MACTABLE_NS = 'urn:mactable:1';

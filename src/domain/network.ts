@@ -1,20 +1,6 @@
 import { InputError } from '../runtime/errors.js';
+import type { NetworkDef, PortPlug } from '../model/facts.js';
 import { attr, child, parseXml, rootNames } from './xml.js';
-
-// What a network port file says about the port: /run/libvirt/network/NET/ports/PORTID.xml.
-export interface PortPlug {
-  plugType: string | null; // network | bridge | direct | hostdev-pci | none
-  bridge: string | null;
-  macTableManager: string | null; // libvirt writes it only when it is not the default, 'kernel'
-}
-
-// What a network's status or config file says about its bridge.
-export interface NetworkDef {
-  bridge: string | null;
-  macTableManager: string | null;
-  forwardMode: string | null;
-  virtualport: string | null;
-}
 
 // Parse a <networkport> document.
 export function parsePortPlug(xml: string, what: string): PortPlug {

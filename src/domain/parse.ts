@@ -2,7 +2,7 @@ import { InputError } from '../runtime/errors.js';
 import { printable } from './names.js';
 import { attr, child, children, parseXml, rootNames, text, type XmlNode } from './xml.js';
 import { parseChoices, scopeIn, type NsScope } from './metadata.js';
-import type { Domain, Nic, RunState } from './types.js';
+import type { Domain, Nic, RunState } from '../model/domain.js';
 
 // Documents an administrator might hand us by mistake, named so the refusal says what they are.
 const NOT_A_DOMAIN: Record<string, string> = {

@@ -1,4 +1,4 @@
-import type { Result } from '../runtime/errors.js';
+import type { Result } from '../model/result.js';
 import type { BridgeRunner } from '../runtime/runtime.js';
 
 // One command for `bridge -batch`, and whether it prints a JSON result (the show commands).

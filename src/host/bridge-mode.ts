@@ -1,6 +1,6 @@
-import type { BridgeMode } from '../plan/uplink.js';
-import type { HostFs } from './fs.js';
-import { bridgeDir, netDevice } from './paths.js';
+import type { BridgeMode } from '../model/bridge-mode.js';
+import { bridgeDir, netDevice } from '../model/paths.js';
+import type { HostFs } from '../runtime/fs.js';
 import { readPortFlag } from './sysfs.js';
 
 const IFF_PROMISC = 0x100;
@@ -25,5 +25,5 @@ export function readBridgeMode(host: HostFs, bridge: string): BridgeMode | null 
     promiscuous: promiscuous(host, name),
     driver: driverOf(host, name),
   }));
-  return { bridge, vlanFiltering: filtering?.trim() === '1', promiscuous: promiscuous(host, bridge), ports };
+  return { bridge, vlanFiltering: filtering === null ? null : filtering.trim() === '1', promiscuous: promiscuous(host, bridge), ports };
 }

@@ -1,12 +1,13 @@
 import { parseNetworkDef, parsePortPlug } from '../domain/network.js';
 import { parseRunState } from '../domain/parse.js';
-import type { Domain } from '../domain/types.js';
-import { InputError } from '../runtime/errors.js';
+import type { Domain } from '../model/domain.js';
+import { describe, InputError } from '../runtime/errors.js';
 import { ifnameProblem, networkNameProblem, portIdProblem } from '../domain/names.js';
-import { emptyFacts, portKey, type FileFact, type HostFacts, type TapMaster } from './facts.js';
-import { osErrorText, type HostFs } from './fs.js';
-import { bridgeDir, guestStatusFile, networkConfigFile, networkStatusFile, portFile } from './paths.js';
-import { masterOf } from './port-checks.js';
+import { emptyFacts, portKey, type FileFact, type GatheredHost, type HostFacts, type TapMaster } from '../model/facts.js';
+import { osErrorText, type HostFs } from '../runtime/fs.js';
+import { bridgeDir, guestStatusFile, networkConfigFile, networkStatusFile, portFile } from '../model/paths.js';
+import { masterOf } from './master.js';
+import { ParseCache, runningGuestNames } from './guests.js';
 
 // Read the host files the domain's NICs point at (only after their names are validated), and the run state from
 // the guest's status file when the domain did not come from it (libvirt saves it right before `started`).
@@ -60,4 +61,23 @@ function tapMaster(host: HostFs, tap: string): TapMaster {
   const master = masterOf(host, tap);
   const isLinuxBridge = master !== null && ifnameProblem(master) === null && host.exists(bridgeDir(master));
   return { master, isLinuxBridge };
+}
+
+// Every running guest's domain and facts, and the guests whose status file could not be used: what status, repair,
+// the watcher and the waiter plan from.
+
+export function gatherHost(host: HostFs, cache = new ParseCache()): GatheredHost {
+  const names = runningGuestNames(host);
+  cache.keep(names);
+  const guests: GatheredHost['guests'] = [];
+  const unreadable = new Map<string, string>();
+  for (const name of names) {
+    try {
+      const domain = cache.domain(host, name);
+      if (domain !== null) guests.push({ domain, facts: gatherFacts(domain, host) });
+    } catch (error) {
+      unreadable.set(name, describe(error));
+    }
+  }
+  return { guests, unreadable };
 }

@@ -1,18 +1,18 @@
 import { HostError } from '../runtime/errors.js';
-import { osErrorText, type HostFs } from './fs.js';
-import { brportAttr, netDevice } from './paths.js';
-
-export type PortFlag = 'learning' | 'unicast_flood';
+import { osErrorText, type HostFs } from '../runtime/fs.js';
+import { brportAttr, netDevice } from '../model/paths.js';
+import type { PortFlag } from '../model/operations.js';
 
 export const FLAG_WORDS: Record<PortFlag, string> = { learning: 'learning', unicast_flood: 'unicast flooding' };
 
 // The flag's value, read from /sys/class/net/BR/brif/TAP/FLAG; null when the kernel has no such file.
 export function readPortFlag(host: HostFs, bridge: string, tap: string, flag: PortFlag): boolean | null {
+  const path = brportAttr(bridge, tap, flag);
   let text: string | null;
   try {
-    text = host.readText(brportAttr(bridge, tap, flag));
+    text = host.readText(path);
   } catch (error) {
-    throw new HostError(`cannot read ${FLAG_WORDS[flag]}: ${osErrorText(error)}`);
+    throw new HostError(`cannot read ${FLAG_WORDS[flag]} of ${tap} on ${bridge} (${path}): ${osErrorText(error)}`);
   }
   return text === null ? null : text.trim() === '1';
 }

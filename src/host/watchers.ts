@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime/runtime.js';
-import type { HostFs } from './fs.js';
-import { WATCH_LOCK } from './paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { WATCH_LOCK } from '../model/paths.js';
 
 // Whether `mactable watch` runs for this root: it holds an exclusive lock on WATCH_LOCK for its life, which the
 // kernel drops when it ends however it ends (a file left behind is no watcher). hooks/qemu tests the same lock.

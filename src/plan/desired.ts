@@ -1,17 +1,6 @@
 import type { Config } from '../config/config.js';
-import type { RunState } from '../domain/types.js';
-
-// What a managed port should look like in the kernel. mactable's state exists exactly while the guest's vCPUs run:
-// then learning and unicast flooding are off, the static entries are on the tap (sticky when asked) and the port is
-// locked when asked. While the guest is paused (incoming migration, start or restore --paused, suspend) the port is
-// as libvirt made it, so the bridge learns the guest's new place from its announce at once: on a plain bridge
-// learning and flooding on; on a macTableManager='libvirt' network libvirt's own flags (off); no entry, unlocked.
-export interface Desired {
-  learning: boolean; // learning and unicast flooding on
-  entry: boolean;
-  sticky: boolean;
-  lock: boolean;
-}
+import type { RunState } from '../model/domain.js';
+import type { Desired } from '../model/state.js';
 
 // The status file says whether the vCPUs run: they do unless it says 'paused' (no status file: taken as running).
 export function vcpusRun(run: RunState | null): boolean {

@@ -1,8 +1,8 @@
 import type { Config } from '../config/config.js';
 import { printable } from '../domain/names.js';
-import type { Domain, RunState } from '../domain/types.js';
-import type { HostFacts } from '../host/facts.js';
-import { macsOf } from '../host/port.js';
+import type { Domain, RunState } from '../model/domain.js';
+import type { HostFacts } from '../model/facts.js';
+import { macsOf } from '../model/port.js';
 import { decide } from './policy.js';
 import { resolveNic } from './resolve.js';
 
@@ -108,7 +108,7 @@ export interface LeftPort {
 export function leftPorts(domain: Domain, facts: HostFacts, config: Config): LeftPort[] {
   const { choices } = domain;
   return domain.nics.flatMap((nic): LeftPort[] => {
-    const resolved = resolveNic(nic, facts, true);
+    const resolved = resolveNic(nic, facts, { gone: true });
     const choice = resolved.mac === null ? undefined : choices.nics.get(resolved.mac);
     const { manage } = decide(resolved, config, { nic: choice?.manage ?? null, guest: choices.manage });
     const { mac, tap, bridge } = resolved;

@@ -1,8 +1,7 @@
-import type { NetworkDef, PortPlug } from '../domain/network.js';
-import type { Result } from '../runtime/errors.js';
-import type { Nic } from '../domain/types.js';
+import type { Result } from '../model/result.js';
+import type { Nic } from '../model/domain.js';
 import { ifnameProblem, macProblem, networkNameProblem, portIdProblem, quote } from '../domain/names.js';
-import { portKey, type HostFacts } from '../host/facts.js';
+import { portKey, type HostFacts, type NetworkDef, type PortPlug } from '../model/facts.js';
 
 // A NIC with its actual bridge and tap worked out, or the reason it is not a Linux bridge port we can manage.
 export interface ResolvedNic {
@@ -30,7 +29,7 @@ const BRIDGE_PLUGS = new Set(['network', 'bridge']);
 
 // `gone`: the guest has left (libvirt's XML at `release` names no taps any more): a bridge or network NIC is resolved
 // without one, for the entries its MAC may have left behind on its bridge.
-export function resolveNic(nic: Nic, facts: HostFacts, gone = false): ResolvedNic {
+export function resolveNic(nic: Nic, facts: HostFacts, { gone = false } = {}): ResolvedNic {
   const type = nic.actual?.type ?? nic.type;
   const base: ResolvedNic = {
     type,

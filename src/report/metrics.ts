@@ -1,4 +1,5 @@
-import type { PortStatus } from '../actions/port-status.js';
+import type { Verdict } from '../plan/diff.js';
+import type { UplinkVerdict } from '../plan/uplink.js';
 
 // Counters and times of the watcher; `status --format prometheus` has none of them.
 export interface WatchCounters {
@@ -11,8 +12,14 @@ export interface WatchCounters {
 
 const label = (value: string) => value.replace(/[\\"\n]/gu, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 
-// Prometheus text exposition: guest ports by bridge and verdict, and the watcher's counters when given.
-export function renderMetrics(statuses: PortStatus[], counters: WatchCounters | null): string {
+// A gauge per managed bridge.
+function bridgeGauge(name: string, help: string, bridges: UplinkVerdict[], value: (bridge: UplinkVerdict) => number): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...bridges.map((bridge) => `${name}{bridge="${label(bridge.bridge)}"} ${value(bridge)}`)];
+}
+
+// Prometheus text exposition: guest ports by bridge and verdict, each managed bridge's mode, and the watcher's
+// counters when given.
+export function renderMetrics<S extends { port: { bridge: string | null }; verdict: Verdict }>(statuses: S[], bridges: UplinkVerdict[], counters: WatchCounters | null): string {
   const counts = new Map<string, number>();
   for (const { port, verdict } of statuses) {
     const key = `bridge="${label(port.bridge ?? '')}",verdict="${verdict}"`;
@@ -22,6 +29,9 @@ export function renderMetrics(statuses: PortStatus[], counters: WatchCounters | 
     '# HELP mactable_ports Guest NICs by bridge and verdict (ok, drift, unmanaged).',
     '# TYPE mactable_ports gauge',
     ...[...counts].sort().map(([key, count]) => `mactable_ports{${key}} ${count}`),
+    ...bridgeGauge('mactable_bridge_vlan_filtering', 'Whether a managed bridge filters VLANs (1), which the kernel needs to take its uplink out of promiscuous mode.', bridges, (bridge) => Number(bridge.vlanFiltering)),
+    ...bridgeGauge('mactable_bridge_auto_ports', "A managed bridge's ports with learning or unicast flooding on; with more than one the uplink stays promiscuous.", bridges, (bridge) => bridge.autoPorts.length),
+    ...bridgeGauge('mactable_bridge_uplink_filtered', "Whether the kernel keeps a managed bridge's uplink out of promiscuous mode (1), filtering by the static entries.", bridges, (bridge) => Number(bridge.uplinkFiltered)),
   ];
   if (counters !== null) {
     lines.push(

@@ -1,14 +1,6 @@
 import { printable } from '../domain/names.js';
 import type { LogLine } from '../runtime/runtime.js';
-
-// What happened to one port (ensure*, an undo, the entries a guest left): the changes made in words, the step that
-// failed, if one did, and a note (why nothing was done, or what was put back after a failure).
-export interface Outcome {
-  port: { mac: string; tap: string | null; bridge: string }; // tap null: a guest that left, whose XML names none
-  changes: string[];
-  failure: string | null;
-  note: string | null;
-}
+import type { Outcome } from '../model/outcome.js';
 
 // One line per port, naming guest, tap (or MAC), bridge and what happened: the same words for stderr and the system log.
 export function outcomeLine(guest: string, outcome: Outcome, idle: string): string {

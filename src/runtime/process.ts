@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from './errors.js';
-import { commandBridge, commandEnv, runCommand, systemLog, type LoadChildProcess, type LoadNet } from '../host/commands.js';
-import { rootedFs } from '../host/fs.js';
-import { holdLock, lockHeld } from '../host/locks.js';
+import { commandBridge, commandEnv, runCommand, systemLog, type LoadChildProcess, type LoadNet } from './commands.js';
+import { rootedFs } from './fs.js';
+import { holdLock, lockHeld } from './locks.js';
 import type { Monitor, Runtime } from './runtime.js';
 
 // Version queries and the like, outside any configured bound.

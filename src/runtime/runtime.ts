@@ -1,5 +1,5 @@
-import type { HostFs } from '../host/fs.js';
-import type { LockResult } from '../host/locks.js';
+import type { HostFs } from './fs.js';
+import type { LockResult } from './locks.js';
 
 // The result of one external command: success and failure in one shape, as data.
 export interface CommandResult {
@@ -21,8 +21,8 @@ export interface LogLine {
   text: string;
 }
 
-// Sends lines to the system log with tag `mactable` within a time bound; never throws, reports failure as a string.
-export type SyslogSink = (lines: LogLine[], timeoutMs: number) => Promise<string | null>;
+// Sends lines to the system log with tag `mactable` within a time bound; never throws: the one result shape.
+export type SyslogSink = (lines: LogLine[], timeoutMs: number) => Promise<{ failure: string | null }>;
 
 // A long-running child process (a kernel monitor): its output line by line, and its end.
 export interface Monitor {

@@ -3,7 +3,7 @@ import type { BridgeRunner, CommandResult, LogLine, Runtime } from './runtime.js
 export interface Bounded {
   readStdin(): Promise<string>;
   bridge: BridgeRunner;
-  syslog(lines: LogLine[]): Promise<string | null>;
+  syslog(lines: LogLine[]): Promise<{ failure: string | null }>;
 }
 
 // One time bound for a whole invocation (the config's "timeout"): each command gets what is left of it,
@@ -16,6 +16,6 @@ export function withTimeBound(rt: Runtime, seconds: number, since = rt.now()): B
   return {
     readStdin: () => rt.readStdin(Math.max(left(), 0)),
     bridge: async (args, input) => (left() > 0 ? named(await rt.bridge(args, input, left())) : { exitCode: null, stdout: '', stderr: '', failure: spent, timedOut: true }),
-    syslog: async (lines) => (left() > 0 ? rt.syslog(lines, left()) : `cannot write to the system log: ${spent}`),
+    syslog: async (lines) => (left() > 0 ? rt.syslog(lines, left()) : { failure: `cannot write to the system log: ${spent}` }),
   };
 }

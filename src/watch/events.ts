@@ -1,16 +1,21 @@
-import type { HostFs } from '../host/fs.js';
-import { RUN_QEMU } from '../host/paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { RUN_QEMU } from '../model/paths.js';
 import type { Monitor, Runtime } from '../runtime/runtime.js';
 
 // A kernel monitor line names a device: "3: vnet0: <...> master br0 ..." for a port's link (joined, left, flags
-// changed), "52:54:00:... dev vnet0 master br0 static" for an entry; "Deleted " may lead either.
+// changed), "52:54:00:... dev vnet0 master br0 static" for an entry, "vnet0    30" for a VLAN of a port (added,
+// removed); "Deleted " may lead each.
 export function deviceOf(line: string): string | null {
-  return /^(?:Deleted )?\d+: ([^:@\s]+)/u.exec(line)?.[1] ?? /\bdev (\S+)/u.exec(line)?.[1] ?? null;
+  return /^(?:Deleted )?\d+: ([^:@\s]+)/u.exec(line)?.[1] ?? /\bdev (\S+)/u.exec(line)?.[1] ?? /^(?:Deleted )?([^:\s]+)\s+\d+(?:-\d+)?(?:\s|$)/u.exec(line)?.[1] ?? null;
 }
+
+// The bridge a link or entry line names ("master br0"), if any: a port that is no guest's changing on a managed
+// bridge changes the bridge's mode (its auto ports).
+export const masterIn = (line: string): string | null => /\bmaster (\S+)/u.exec(line)?.[1] ?? null;
 
 // An entry line's MAC and bridge ("52:54:00:00:00:01 dev up0 master br0 static", also "Deleted ..."): the watcher
 // follows a guest's MAC wherever learning moves its entry. Null for a link line and for the kernel's `self` entries.
-export function entryOf(line: string): { mac: string; bridge: string } | null {
+export function monitorEntry(line: string): { mac: string; bridge: string } | null {
   const match = /^(?:Deleted )?([0-9a-f]{2}(?::[0-9a-f]{2}){5}) dev \S+ (?:.* )?master (\S+)/u.exec(line);
   return match ? { mac: match[1] as string, bridge: match[2] as string } : null;
 }
@@ -57,9 +62,10 @@ export function statusFileEvents(rt: Runtime, host: HostFs, onGuest: (guest: str
 const BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
 const STEADY_MS = 60_000; // a monitor that ran this long starts the backoff over
 
-// `bridge monitor fdb link`, restarted with backoff when it ends; every line's device (and an entry line's MAC and
-// bridge) goes to `onDevice`, and null after a restart (what happened meanwhile was not seen).
-type OnDevice = (device: string | null, entry: { mac: string; bridge: string } | null) => void;
+// `bridge monitor fdb link vlan`, restarted with backoff when it ends; every line's device (and an entry line's MAC
+// and bridge, and the bridge a line names) goes to `onDevice`, and null after a restart (what happened meanwhile was
+// not seen).
+type OnDevice = (device: string | null, entry: { mac: string; bridge: string } | null, master: string | null) => void;
 export function watchKernel(rt: Runtime, file: string, onDevice: OnDevice, log: (text: string) => void): { close(): Promise<void> } {
   let attempt = 0;
   let started = 0;
@@ -67,14 +73,14 @@ export function watchKernel(rt: Runtime, file: string, onDevice: OnDevice, log: 
   let timer: ReturnType<typeof setTimeout> | null = null;
   const start = () => {
     started = rt.now();
-    current = rt.monitor(file, ['monitor', 'fdb', 'link'], (line) => {
+    current = rt.monitor(file, ['monitor', 'fdb', 'link', 'vlan'], (line) => {
       const device = deviceOf(line);
-      if (device !== null) onDevice(device, entryOf(line));
+      if (device !== null) onDevice(device, monitorEntry(line), masterIn(line));
     }, (why) => {
       if (rt.now() - started > STEADY_MS) attempt = 0;
       const delay = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)] as number;
       log(`the kernel monitor stopped (${why}); starting it again in ${delay / 1000} s`);
-      timer = setTimeout(() => (start(), onDevice(null, null)), delay);
+      timer = setTimeout(() => (start(), onDevice(null, null, null)), delay);
     });
   };
   start();

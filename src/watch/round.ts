@@ -1,30 +1,35 @@
 import type { ConfigResult } from '../config/config.js';
 import type { Settings } from '../config/settings.js';
-import { severity } from '../host/commands.js';
-import { osErrorText } from '../host/fs.js';
+import { severity } from '../runtime/commands.js';
+import { osErrorText } from '../runtime/fs.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import { withTimeBound } from '../runtime/time-bound.js';
-import { Reconciler, type Round } from './reconciler.js';
+import { emit } from '../report/emit.js';
+import { WatchMemory, type Round } from './memory.js';
+
+// The watcher's own bound for the system log: no call of libvirt waits on it.
+const SYSLOG_MS = 5000;
 
 // What the watcher and the waiter share: one reconcile with the current config, its lines logged and the metrics
 // written; a config or metrics problem is said once, not at every reconcile.
 export interface Rounds {
-  reconciler: Reconciler;
-  round(guests: string[] | null, left?: boolean): Promise<Round | null>; // null: the config is unusable, nothing done
+  memory: WatchMemory;
+  round(guests: string[] | null, options?: { left?: boolean }): Promise<Round | null>; // null: the config is unusable, nothing done
   log(lines: LogLine[]): Promise<void>;
 }
 
-export function reconcileRounds(rt: Runtime, settings: Settings, metricsFile: string | null): Rounds {
-  const reconciler = new Reconciler();
+export function watchRounds(rt: Runtime, settings: Settings, metricsFile: string | null): Rounds {
+  const memory = new WatchMemory();
   const underSystemd = rt.stderrIsJournal();
   let lastConfigProblem: string | null = null;
   let lastMetricsProblem: string | null = null;
-  const log = async (lines: LogLine[]) => {
-    // Under systemd stderr is the journal (with <N> priorities); elsewhere the lines go to stderr and syslog.
-    for (const { level, text } of lines) rt.stderr(`${underSystemd ? `<${severity(level)}>` : ''}mactable: ${text}\n`);
-    if (!underSystemd && lines.length > 0) await rt.syslog(lines, 5000);
-  };
-  const round = async (guests: string[] | null, left = false): Promise<Round | null> => {
+  // Under systemd stderr is the journal (with <N> priorities); elsewhere the lines go to stderr and the system log.
+  const log = (lines: LogLine[]) =>
+    emit(rt, (each) => rt.syslog(each, SYSLOG_MS), {
+      stderr: lines.map(({ level, text }) => `${underSystemd ? `<${severity(level)}>` : ''}mactable: ${text}\n`).join(''),
+      log: underSystemd ? [] : lines,
+    });
+  const round = async (guests: string[] | null, { left = false } = {}): Promise<Round | null> => {
     const config: ConfigResult = settings.config();
     if (!('config' in config)) {
       if (config.failure !== lastConfigProblem) await log([{ level: 'err', text: `${config.failure}; nothing is reconciled until it is fixed` }]);
@@ -32,14 +37,14 @@ export function reconcileRounds(rt: Runtime, settings: Settings, metricsFile: st
       return null;
     }
     lastConfigProblem = null;
-    // The bridge commands run synchronously (spawnSync, src/host/commands.ts): events wait for the round in flight.
+    // The bridge commands run synchronously (spawnSync, src/runtime/commands.ts): events wait for the round in flight.
     const bridge = withTimeBound(rt, config.config.timeout).bridge;
-    const result = await reconciler.run(settings.host, bridge, config.config, guests, rt.now, left);
+    const result = await memory.round(settings.host, bridge, config.config, guests, rt.now, { left });
     await log(result.lines);
     if (metricsFile !== null) {
       let problem: string | null = null;
       try {
-        rt.writeFileAtomic(metricsFile, reconciler.metrics());
+        rt.writeFileAtomic(metricsFile, memory.metrics(settings.host));
       } catch (error) {
         problem = `cannot write the metrics to ${metricsFile}: ${osErrorText(error)}`;
       }
@@ -48,5 +53,5 @@ export function reconcileRounds(rt: Runtime, settings: Settings, metricsFile: st
     }
     return result;
   };
-  return { reconciler, round, log };
+  return { memory, round, log };
 }

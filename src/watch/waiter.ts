@@ -1,11 +1,12 @@
 import type { Settings } from '../config/settings.js';
-import { waiterLock } from '../host/paths.js';
-import { watcherRuns } from '../host/watchers.js';
+import { waiterLock } from '../model/paths.js';
+import { waiterArg, watcherRuns } from '../host/watchers.js';
+import type { HostFs } from '../runtime/fs.js';
 import { describe, EXIT } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { statusFileEvents } from './events.js';
 import { WorkQueue, type Work } from './queue.js';
-import { reconcileRounds } from './round.js';
+import { watchRounds } from './round.js';
 import { DEBOUNCE_MS } from './watch.js';
 
 // It relies on its guest's status file events; the poll is only the safety net (and its longest backoff).
@@ -17,8 +18,8 @@ const POLL_S = 10;
 // watcher.
 export async function runWaiter(rt: Runtime, settings: Settings, guest: string, bound: number, metricsFile: string | null): Promise<number> {
   const lock = await rt.holdLock(settings.host.real(waiterLock(guest)), 0);
-  if ((!lock.held && lock.busy) || (await watcherRuns(rt, settings.host))) return EXIT.ok;
-  const { round, log } = reconcileRounds(rt, settings, metricsFile);
+  if ((lock.failure === null && !lock.held) || (await watcherRuns(rt, settings.host))) return EXIT.ok;
+  const { round, log } = watchRounds(rt, settings, metricsFile);
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
   // Its end, decided by what its last round saw: the guest stopped (no plan), or ran and got its entry.
@@ -45,4 +46,16 @@ export async function runWaiter(rt: Runtime, settings: Settings, guest: string, 
   statusDir.close();
   await queue.stop(); // a port is never left half-done by the exit
   return EXIT.ok;
+}
+
+// Nothing runs the hook at resume: a waiter, detached from libvirt, adds the entry once the vCPUs run, unless a
+// watcher runs (a waiter already there for this guest lets the new one end). Null when one will; else why none could be started.
+export async function leaveWaiter(rt: Runtime, host: HostFs, guest: string): Promise<string | null> {
+  if (await watcherRuns(rt, host)) return null;
+  try {
+    await rt.spawnDetached(['watch', waiterArg(guest)]);
+    return null;
+  } catch (error) {
+    return `no waiter could be started (${describe(error)}): run mactable repair once it runs`;
+  }
 }

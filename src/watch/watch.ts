@@ -1,12 +1,12 @@
 import { describe, EXIT } from '../runtime/errors.js';
-import type { HostFs } from '../host/fs.js';
-import { DAEMON_SOCKETS, RUN_LIBVIRT, WATCH_LOCK } from '../host/paths.js';
+import type { HostFs } from '../runtime/fs.js';
+import { DAEMON_SOCKETS, RUN_LIBVIRT, WATCH_LOCK } from '../model/paths.js';
 import { happened, outcomeLine } from '../report/report.js';
 import type { LogLine, Runtime } from '../runtime/runtime.js';
 import type { Settings } from '../config/settings.js';
 import { statusFileEvents, watchDirectory, watchKernel } from './events.js';
 import { WorkQueue, type Work } from './queue.js';
-import { reconcileRounds, type Rounds } from './round.js';
+import { watchRounds, type Rounds } from './round.js';
 
 interface WatchOptions {
   interval: number; // seconds between full resyncs
@@ -19,12 +19,14 @@ export const DEBOUNCE_MS = 50;
 
 // The queue's key for the entries guests that left still have on their bridges (no guest is named with a '/').
 const LEFT = '/left';
+// Not a guest either: a managed bridge's mode changed (a port that is no guest's), for the metrics.
+const BRIDGES = '/bridges';
 
 // `mactable watch`: level-triggered reconcile. Events only put guests on the work queue (status files renamed or
 // removed, kernel lines naming a guest's tap); a round reads the whole desired and actual state of those guests and
 // fixes the difference, with the same code as `repair`. A full resync every `interval` catches what no event said.
 export async function runWatch(rt: Runtime, settings: Settings, options: WatchOptions): Promise<number> {
-  const rounds = reconcileRounds(rt, settings, options.metricsFile);
+  const rounds = watchRounds(rt, settings, options.metricsFile);
   if (options.once) {
     const result = await rounds.round(null);
     if (result === null) return EXIT.input;
@@ -41,20 +43,20 @@ async function claim(rt: Runtime, host: HostFs, log: (lines: LogLine[]) => Promi
   const path = host.real(WATCH_LOCK);
   // A few seconds: a hook's test holds the lock shared for an instant.
   const lock = await rt.holdLock(path, 2);
-  if (lock.held) return null;
-  if (lock.busy) {
+  if (lock.failure === null && lock.held) return null;
+  if (lock.failure === null) {
     rt.stderr(`mactable: another mactable watch runs for this host: it holds the lock on ${path}\n`);
     return EXIT.failed;
   }
-  await log([{ level: 'warning', text: `${lock.problem}: the hook cannot see this watcher and does all its work itself` }]);
+  await log([{ level: 'warning', text: `${lock.failure}: the hook cannot see this watcher and does all its work itself` }]);
   return null;
 }
 
-async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { reconciler, round, log }: Rounds): Promise<number> {
+async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { memory, round, log }: Rounds): Promise<number> {
   // Each round says per guest whether it is done; the queue retries a guest left failing after a backoff, unless
   // nothing was written to it (a tap off its bridge for a moment): then its next event may go at once.
   const work: Work = async (keys) => {
-    const result = await round(keys === null ? null : keys.filter((key) => key !== LEFT), keys?.includes(LEFT) ?? false);
+    const result = await round(keys === null ? null : keys.filter((key) => key !== LEFT && key !== BRIDGES), { left: keys?.includes(LEFT) ?? false });
     return new Map((result?.reconciled ?? []).map(({ guest, wrote }) => [guest, !wrote]));
   };
   const onError = (error: unknown) => void log([{ level: 'err', text: `reconcile failed: ${describe(error)}` }]);
@@ -69,11 +71,13 @@ async function loop(rt: Runtime, settings: Settings, options: WatchOptions, { re
   const daemon = watchDirectory(rt, host.real(RUN_LIBVIRT), () => host.exists(RUN_LIBVIRT), (file) => (file === null || DAEMON_SOCKETS.includes(file) ? mark(null) : undefined));
   // Kernel lines for taps of no known guest are not ours, nor entry lines for MACs of none. An entry line for a
   // guest's MAC on another port is its entry moved by learning; for the MAC of a guest that left, its stray entry.
-  const onDevice = (device: string | null, entry: { mac: string; bridge: string } | null) => {
+  // Another line on a managed bridge may change its mode: a round of no guest writes the metrics again.
+  const onDevice = (device: string | null, entry: { mac: string; bridge: string } | null, master: string | null) => {
     if (device === null) return queue.addAll(); // the monitor restarted: what happened meanwhile was not seen
-    const guest = reconciler.guestOfTap(device) ?? (entry === null ? undefined : reconciler.guestOfEntry(entry.mac, entry.bridge));
+    const guest = memory.guestOfTap(device) ?? (entry === null ? undefined : memory.guestOfEntry(entry.mac, entry.bridge));
     if (guest === null) queue.add(LEFT);
     else if (guest !== undefined) queue.add(guest);
+    else if (entry === null && master !== null && memory.managesBridge(master)) queue.add(BRIDGES);
   };
   const kernel = watchKernel(rt, rt.env.MACTABLE_BRIDGE ?? 'bridge', onDevice, (text) => void log([{ level: 'warning', text }]));
   const resync = setInterval(() => mark(null), options.interval * 1000);

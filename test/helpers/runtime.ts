@@ -1,7 +1,7 @@
 import * as child_process from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { rootedFs, type HostFs } from '../../src/host/fs.js';
-import { holdLock, lockHeld } from '../../src/host/locks.js';
+import { rootedFs, type HostFs } from '../../src/runtime/fs.js';
+import { holdLock, lockHeld } from '../../src/runtime/locks.js';
 import { run } from '../../src/commands/program.js';
 import type { CommandResult, Runtime, SyslogSink, TimedBridge } from '../../src/runtime/runtime.js';
 
@@ -33,7 +33,7 @@ export async function runFake(argv: string[], options: FakeOptions = {}): Promis
   };
   const syslog: SyslogSink = async (lines) => {
     result.syslog.push(...lines);
-    return null;
+    return { failure: null };
   };
   const rt: Runtime = {
     argv,

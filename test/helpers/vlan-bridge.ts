@@ -1,4 +1,6 @@
 import type { Netns } from './netns.js';
+import type { TempDir } from './temp.js';
+import type { Watcher } from './watcher.js';
 
 // On a VLAN-filtering bridge every port has VLAN 1 as its untagged pvid (the bridge's default); these add others, tagged.
 export async function addVlans(ns: Netns, port: string, ...vids: number[]): Promise<void> {
@@ -18,4 +20,20 @@ export async function entryVlans(ns: Netns, bridge: string, port: string, mac: s
 export function announceOn(ns: Netns, dev: string, mac: string, vid: number): Promise<string> {
   const header = `ffffffffffff${mac.replace(/:/gu, '')}8100${vid.toString(16).padStart(4, '0')}0806`;
   return ns.exec('python3', '-c', `import socket; s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('${dev}', 0)); s.send(bytes.fromhex('${header}') + bytes(46))`);
+}
+
+// A test's root for --root (status files in `qemu`), a config managing `bridges`, and the program's environment.
+export function rootFor(temp: TempDir, bridges: string[]): { config: string; root: string; qemu: string; env: Record<string, string> } {
+  const config = temp.json('cfg.json', { bridges });
+  const { root, qemu, env } = temp.hostRoot();
+  return { config, root, qemu, env: { ...env, MACTABLE_CONFIG: config } };
+}
+
+// The end of a test: its watcher killed, then its namespace removed, whatever failed first.
+export async function endWith(watcher: Watcher | null, ns: Netns | undefined): Promise<void> {
+  try {
+    await watcher?.kill();
+  } finally {
+    await ns?.remove();
+  }
 }

@@ -59,11 +59,11 @@ describe('config', () => {
   });
 
   it('treats a missing default file as empty lists', () => {
-    expect(configOrThrow(readConfig(file(null), SOURCE, SOURCE, false))).toMatchObject({ bridges: [], networks: [], found: false });
+    expect(configOrThrow(readConfig(file(null), SOURCE, SOURCE, { explicit: false }))).toMatchObject({ bridges: [], networks: [], found: false });
   });
 
   it('requires a file named explicitly to exist', () => {
-    expect(readConfig(file(null), 'my.json', 'my.json', true)).toEqual({ failure: 'cannot read config my.json: no such file', onError: null });
+    expect(readConfig(file(null), 'my.json', 'my.json', { explicit: true })).toEqual({ failure: 'cannot read config my.json: no such file', onError: null });
   });
 
   it('names the read error', () => {
@@ -74,17 +74,17 @@ describe('config', () => {
       },
       stat: () => null,
     };
-    expect(readConfig(unreadable, SOURCE, SOURCE, false)).toEqual({ failure: `cannot read config ${SOURCE}: Permission denied (EACCES)`, onError: null });
+    expect(readConfig(unreadable, SOURCE, SOURCE, { explicit: false })).toEqual({ failure: `cannot read config ${SOURCE}: Permission denied (EACCES)`, onError: null });
   });
 });
 
 describe('who may write the config', () => {
   it('refuses a config others may write, and says how to fix it', () => {
-    expect(readConfig(file('{}', 0o100666), SOURCE, SOURCE, false)).toEqual({
+    expect(readConfig(file('{}', 0o100666), SOURCE, SOURCE, { explicit: false })).toEqual({
       failure: `config ${SOURCE} is writable by others (mode 666): run chmod o-w ${SOURCE}`,
       onError: null,
     });
-    expect(readConfig(file('{}', 0o100664), SOURCE, SOURCE, false)).toMatchObject({ config: { found: true } });
+    expect(readConfig(file('{}', 0o100664), SOURCE, SOURCE, { explicit: false })).toMatchObject({ config: { found: true } });
   });
 });
 

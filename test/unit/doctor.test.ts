@@ -43,7 +43,7 @@ describe('mactable doctor on prepared root trees', () => {
     file(HOOK, `#!/bin/sh\n# installed by mactable install.sh\nexec '/usr/bin/node' '${PROGRAM}' hook qemu "$@"\n`, 0o755);
     utimesSync(`${temp.path}${HOOK}`, HOOK_INSTALLED, HOOK_INSTALLED);
     file('/etc/libvirt/mactable.json', '{"bridges": ["br0", "br-*"], "networks": ["hostbr"]}');
-    file('/sys/class/net/br0/bridge/vlan_filtering', '0\n');
+    file('/sys/class/net/br0/bridge/vlan_filtering', '1\n');
     file('/sys/class/net/br0/brif/vnet0/learning', '0\n');
     file('/sys/class/net/br0/brif/vnet0/unicast_flood', '0\n');
     file('/sys/class/net/br-lan/bridge/vlan_filtering', '0\n');
@@ -197,6 +197,23 @@ describe('mactable doctor on prepared root trees', () => {
     const { code, checks } = await doctor();
     expect(checks['sticky and lockPorts']).toMatchObject({ status: 'fail', detail: 'this kernel or iproute2 lacks locked bridge ports' });
     expect(code).toBe(1);
+  });
+
+  it("a configured bridge whose uplink stays promiscuous: a row per reason, each with its fix", async () => {
+    file('/sys/class/net/br0/bridge/vlan_filtering', '0\n');
+    for (const port of ['eth0', 'veth1']) {
+      file(`/sys/class/net/br0/brif/${port}/learning`, '1\n');
+      file(`/sys/class/net/br0/brif/${port}/unicast_flood`, '1\n');
+    }
+    const json = await runFake(['doctor', '--json', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command, nodeVersion: '20.20.2' });
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { checks: Row[] }).checks.filter((row) => row.check === 'uplink of br0')).toEqual([
+      { check: 'uplink of br0', status: 'warn', detail: 'promiscuous: VLAN filtering is off', fix: 'give the ports their VLANs, then ip link set br0 type bridge vlan_filtering 1' },
+      { check: 'uplink of br0', status: 'warn', detail: 'promiscuous: more than one auto port: eth0, veth1', fix: 'bridge link set dev PORT learning off flood off for each of eth0, veth1 but the uplink, or let mactable manage it' },
+    ]);
+    const result = await runFake(['doctor', '--root', temp.path], { bridge: () => answer('bridge utility, 6.1.0\n'), command, nodeVersion: '20.20.2' });
+    expect(result.stdout).toContain('uplink of br0              warn    promiscuous: more than one auto port: eth0, veth1\n');
+    expect(result.stdout).toContain('  uplink of br0: bridge link set dev PORT learning off flood off for each of eth0, veth1 but the uplink, or let mactable manage it\n');
   });
 
   it('prints a table and the fixes for a person', async () => {

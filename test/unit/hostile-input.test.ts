@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rootedFs, type HostFs } from '../../src/host/fs.js';
+import { rootedFs, type HostFs } from '../../src/runtime/fs.js';
 import { ifnameProblem, macProblem } from '../../src/domain/names.js';
 import { hostileDomain } from '../helpers/hostile-xml.js';
 import { runFake } from '../helpers/runtime.js';

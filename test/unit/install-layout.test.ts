@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { CONFIG_KEYS } from '../../src/config/config.js';
-import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../../src/host/install-layout.js';
+import { HOOK_PATHS, HOOKS, MARKER, MIN_NODE } from '../../src/doctor/install-layout.js';
 import { DIST } from '../helpers/dist.js';
 
 // Paths and the marker are written in install.sh, the hook template and the package's maintainer scripts

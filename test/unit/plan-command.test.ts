@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDomain } from '../../src/domain/parse.js';
-import type { HostFs } from '../../src/host/fs.js';
+import type { HostFs } from '../../src/runtime/fs.js';
 import { gatherFacts } from '../../src/host/gather.js';
 import { FIXTURES, runFake } from '../helpers/runtime.js';
 import { bridgeNic, liveDomain } from '../helpers/xml.js';

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyConfig, parseConfig } from '../../src/config/config.js';
-import type { NetworkDef, PortPlug } from '../../src/domain/network.js';
-import type { Nic } from '../../src/domain/types.js';
-import { emptyFacts, portKey, type FileFact, type HostFacts } from '../../src/host/facts.js';
+import type { Nic } from '../../src/model/domain.js';
+import { emptyFacts, portKey, type FileFact, type HostFacts, type NetworkDef, type PortPlug } from '../../src/model/facts.js';
 import { decide } from '../../src/plan/policy.js';
 import { resolveNic } from '../../src/plan/resolve.js';
 

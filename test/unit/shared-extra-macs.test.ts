@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
-import { rootedFs } from '../../src/host/fs.js';
-import { guestsInScope, planHost } from '../../src/actions/plan-host.js';
+import { rootedFs } from '../../src/runtime/fs.js';
+import { gatherHost } from '../../src/host/gather.js';
+import { guestsInScope, planHost } from '../../src/plan/plan-host.js';
 import { TempDir } from '../helpers/temp.js';
 import { bridgeNic, statusDomain } from '../helpers/xml.js';
 
@@ -23,7 +24,7 @@ describe('an extra MAC that ports of two guests want on one bridge', () => {
   }
 
   it('is refused on both, each guest told, when the running guests are planned together', () => {
-    const { plans } = planHost(rootedFs(temp.path), config);
+    const { plans } = planHost(gatherHost(rootedFs(temp.path)), config);
     expect(plans.map((plan) => [plan.domain, plan.ports.map((port) => port.extraMacs), plan.problems])).toEqual([
       ['r1', [[]], [`r1: ${problem}`]],
       ['r2', [[]], [`r2: ${problem}`]],
@@ -31,18 +32,18 @@ describe('an extra MAC that ports of two guests want on one bridge', () => {
   });
 
   it('is refused for a guest named alone too (status r1, repair r1): every running guest is planned, then the named taken', () => {
-    const { plans, problems } = guestsInScope(rootedFs(temp.path), config, ['r1']);
+    const { plans, problems } = guestsInScope(gatherHost(rootedFs(temp.path)), config, ['r1']);
     expect(plans.map((plan) => [plan.domain, plan.ports.map((port) => port.extraMacs)])).toEqual([['r1', [[]]]]);
     expect(problems).toEqual([`r1: ${problem}`]);
   });
 
   it('an unreadable status file is a problem of that guest; the others are planned', () => {
     writeFileSync(`${temp.path}/run/libvirt/qemu/r3.xml`, '<domstatus');
-    const { plans, problems, unreadable } = guestsInScope(rootedFs(temp.path), config, []);
+    const { plans, problems, unreadable } = guestsInScope(gatherHost(rootedFs(temp.path)), config, []);
     expect(plans.map((plan) => plan.domain)).toEqual(['r1', 'r2']);
     expect(unreadable).toBe(true);
     expect(problems.at(-1)).toMatch(/^\/run\/libvirt\/qemu\/r3\.xml: not well-formed XML/u);
-    expect(() => guestsInScope(rootedFs(temp.path), config, ['r3'])).toThrow(/^\/run\/libvirt\/qemu\/r3\.xml: not well-formed XML/u);
-    expect(() => guestsInScope(rootedFs(temp.path), config, ['r4'])).toThrow('r4 is not running (no /run/libvirt/qemu/r4.xml)');
+    expect(() => guestsInScope(gatherHost(rootedFs(temp.path)), config, ['r3'])).toThrow(/^\/run\/libvirt\/qemu\/r3\.xml: not well-formed XML/u);
+    expect(() => guestsInScope(gatherHost(rootedFs(temp.path)), config, ['r4'])).toThrow('r4 is not running (no /run/libvirt/qemu/r4.xml)');
   });
 });

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rootedFs, type HostFs } from '../../src/host/fs.js';
+import { rootedFs, type HostFs } from '../../src/runtime/fs.js';
 import { ensurePortFlag } from '../../src/host/sysfs.js';
 import { TempDir } from '../helpers/temp.js';
 

@@ -3,7 +3,7 @@ import { deviceOf } from '../../src/watch/events.js';
 import { renderMetrics } from '../../src/report/metrics.js';
 import { runFake } from '../helpers/runtime.js';
 
-// Lines as `bridge monitor fdb link` prints them (iproute2 6.1), and the device the watcher takes from each.
+// Lines as `bridge monitor fdb link vlan` prints them (iproute2 6.1), and the device the watcher takes from each.
 describe('the device a kernel monitor line names', () => {
   it.each([
     ['3: vnet0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master br0 state forwarding priority 32 cost 100', 'vnet0'],
@@ -12,6 +12,11 @@ describe('the device a kernel monitor line names', () => {
     ['52:54:00:00:00:01 dev vnet0 master br0 static', 'vnet0'],
     ['Deleted 52:54:00:00:00:01 dev vnet0 master br0 static', 'vnet0'],
     ['33:33:00:00:00:01 dev br0 self permanent', 'br0'],
+    ['52:54:00:00:00:01 dev vnet0 vlan 30 master br0 static', 'vnet0'],
+    ['vnet0             30', 'vnet0'],
+    ['Deleted vnet0             30', 'vnet0'],
+    ['vnet0             40-42', 'vnet0'],
+    ['                    state forwarding mcast_router 1 ', null],
     ['', null],
   ])('%j → %s', (line, device) => {
     expect(deviceOf(line)).toBe(device);
@@ -21,8 +26,9 @@ describe('the device a kernel monitor line names', () => {
 describe('metrics', () => {
   it('escapes label values as the exposition format asks', () => {
     const port = { mac: null, extraMacs: [], tap: null, network: null, type: 'bridge', tapManaged: true, libvirtTable: false, manage: false, reason: '', bridge: 'a"b\\c' };
-    const text = renderMetrics([{ guest: 'g', port, want: { learning: false, entry: true, sticky: false, lock: false }, state: null, verdict: 'unmanaged', drift: [], note: null }], null);
+    const text = renderMetrics([{ guest: 'g', port, want: { learning: false, entry: true, sticky: false, lock: false }, state: null, verdict: 'unmanaged', drift: [], note: null }], [{ bridge: 'a"b\\c', vlanFiltering: true, autoPorts: ['up0'], uplinkFiltered: true, why: [] }], null);
     expect(text).toContain('mactable_ports{bridge="a\\"b\\\\c",verdict="unmanaged"} 1\n');
+    expect(text).toContain('mactable_bridge_auto_ports{bridge="a\\"b\\\\c"} 1\n');
     expect(text).not.toContain('mactable_repairs_total');
   });
 });

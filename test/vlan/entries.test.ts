@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
 import { TempDir } from '../helpers/temp.js';
-import { addVlans, announceOn, entryVlans } from '../helpers/vlan-bridge.js';
+import { addVlans, announceOn, endWith, entryVlans, rootFor } from '../helpers/vlan-bridge.js';
 import { vlanSuite, WATCH_MS } from '../helpers/vlan-kernel.js';
 import { eventually, timeUntil } from '../helpers/wait.js';
 import { Watcher } from '../helpers/watcher.js';
@@ -16,9 +16,7 @@ const OTHER = '02:00:00:00:0a:99';
 // (a veth whose far end upx stands for the rest of the network) with 10 and 20.
 describe.skipIf(!vlanSuite('test/vlan/entries.test.ts', { python3: 'python3' }))("a guest's entries on a VLAN-filtering bridge: one per VLAN of its port", () => {
   const temp = new TempDir();
-  const config = temp.json('cfg.json', { bridges: ['br0'] });
-  const { root, qemu, env: rootEnv } = temp.hostRoot();
-  const env = { ...rootEnv, MACTABLE_CONFIG: config };
+  const { config, root, qemu, env } = rootFor(temp, ['br0']);
   let ns: Netns;
   let watcher: Watcher | null = null;
 
@@ -45,10 +43,9 @@ describe.skipIf(!vlanSuite('test/vlan/entries.test.ts', { python3: 'python3' }))
   });
   afterEach(async () => {
     try {
-      await watcher?.kill();
+      await endWith(watcher, ns);
     } finally {
       watcher = null;
-      await ns?.remove();
       rmSync(qemu, { recursive: true, force: true });
       mkdirSync(qemu, { recursive: true });
     }

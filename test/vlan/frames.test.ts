@@ -3,7 +3,7 @@ import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
 import { countFrames } from '../helpers/tcpdump.js';
 import { TempDir } from '../helpers/temp.js';
-import { addVlans, entryVlans } from '../helpers/vlan-bridge.js';
+import { addVlans, endWith, entryVlans, rootFor } from '../helpers/vlan-bridge.js';
 import { vlanSuite, WATCH_MS } from '../helpers/vlan-kernel.js';
 import { eventually } from '../helpers/wait.js';
 import { Watcher } from '../helpers/watcher.js';
@@ -22,9 +22,7 @@ const nic = (mac: string, port: string) => `<interface type='ethernet'><mac addr
 // end upx has VLAN interfaces that send to the guests' MACs through permanent neighbour entries (no ARP).
 describe.skipIf(!vlanSuite('test/vlan/frames.test.ts', { tcpdump: 'tcpdump', ping: 'iputils-ping' }))('frames on a VLAN-filtering bridge with managed ports', () => {
   const temp = new TempDir();
-  const config = temp.json('cfg.json', { bridges: ['br0'] });
-  const { root, qemu, env: rootEnv } = temp.hostRoot();
-  const env = { ...rootEnv, MACTABLE_CONFIG: config };
+  const { config, root, qemu, env } = rootFor(temp, ['br0']);
   let ns: Netns;
   let watcher: Watcher | null = null;
 
@@ -66,9 +64,8 @@ describe.skipIf(!vlanSuite('test/vlan/frames.test.ts', { tcpdump: 'tcpdump', pin
   });
   afterAll(async () => {
     try {
-      await watcher?.kill();
+      await endWith(watcher, ns);
     } finally {
-      await ns?.remove();
       temp.cleanup();
     }
   });

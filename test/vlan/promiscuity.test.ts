@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
 import { TempDir } from '../helpers/temp.js';
-import { addVlans } from '../helpers/vlan-bridge.js';
+import { addVlans, endWith, rootFor } from '../helpers/vlan-bridge.js';
 import { vlanSuite, WATCH_MS } from '../helpers/vlan-kernel.js';
 import { eventually } from '../helpers/wait.js';
 import { Watcher } from '../helpers/watcher.js';
@@ -27,9 +27,7 @@ interface BridgeStatus {
 // uplink mv0 (on a veth) and guest1's tap t1; br1 with a veth uplink up1 and guest2's tap t2; both filter VLANs.
 describe.skipIf(!vlanSuite('test/vlan/promiscuity.test.ts', { promtool: 'prometheus' }))("the uplink's promiscuous mode, said per managed bridge", () => {
   const temp = new TempDir();
-  const config = temp.json('cfg.json', { bridges: ['br0', 'br1'] });
-  const { root, qemu, env: rootEnv } = temp.hostRoot();
-  const env = { ...rootEnv, MACTABLE_CONFIG: config };
+  const { config, root, qemu, env } = rootFor(temp, ['br0', 'br1']);
   const metricsFile = `${temp.path}/mactable.prom`;
   let ns: Netns;
   let watcher: Watcher | null = null;
@@ -65,9 +63,8 @@ describe.skipIf(!vlanSuite('test/vlan/promiscuity.test.ts', { promtool: 'prometh
   });
   afterAll(async () => {
     try {
-      await watcher?.kill();
+      await endWith(watcher, ns);
     } finally {
-      await ns?.remove();
       temp.cleanup();
     }
   });

@@ -1,5 +1,19 @@
-import type { NetworkDef, PortPlug } from '../domain/network.js';
-import type { RunState } from '../domain/types.js';
+import type { Domain, RunState } from './domain.js';
+
+// What a network port file says about the port: /run/libvirt/network/NET/ports/PORTID.xml.
+export interface PortPlug {
+  plugType: string | null; // network | bridge | direct | hostdev-pci | none
+  bridge: string | null;
+  macTableManager: string | null; // libvirt writes it only when it is not the default, 'kernel'
+}
+
+// What a network's status or config file says about its bridge.
+export interface NetworkDef {
+  bridge: string | null;
+  macTableManager: string | null;
+  forwardMode: string | null;
+  virtualport: string | null;
+}
 
 // One host file as the gatherer found it: parsed, absent, or present but unusable.
 export type FileFact<T> =
@@ -27,4 +41,11 @@ export function emptyFacts(): HostFacts {
 
 export function portKey(network: string, portid: string): string {
   return `${network}/${portid}`;
+}
+
+// Every running guest's domain with the facts its NICs point at, and the guests whose status file could not be used,
+// each with why (naming the file): what status, repair, the watcher and the waiter plan from.
+export interface GatheredHost {
+  guests: { domain: Domain; facts: HostFacts }[];
+  unreadable: Map<string, string>;
 }

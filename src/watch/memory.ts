@@ -1,16 +1,20 @@
 import type { PortOutcome } from '../actions/apply.js';
 import type { Config } from '../config/config.js';
-import type { HostFs } from '../host/fs.js';
-import type { PortStatus } from '../actions/port-status.js';
+import type { HostFs } from '../runtime/fs.js';
 import { renderMetrics, type WatchCounters } from '../report/metrics.js';
 import { vcpusRun } from '../plan/desired.js';
-import { everyonePlanned, ParseCache, planHost } from '../actions/plan-host.js';
-import { macsOf } from '../host/port.js';
+import { everyonePlanned, planHost } from '../plan/plan-host.js';
+import { gatherHost } from '../host/gather.js';
+import { ParseCache } from '../host/guests.js';
+import { macsOf } from '../model/port.js';
 import type { ManagedPort } from '../plan/plan.js';
 import { reconcile } from '../actions/reconcile.js';
-import { ensureLeftEntriesGone } from '../actions/strays.js';
-import { happened, outcomeLine, type Outcome } from '../report/report.js';
+import { managedBridges } from '../actions/uplinks.js';
+import { ensureLeftEntriesGone } from '../actions/left-guests.js';
+import { happened, outcomeLine } from '../report/report.js';
 import type { BridgeRunner, LogLine } from '../runtime/runtime.js';
+import type { PortStatus } from '../plan/diff.js';
+import type { Outcome } from '../model/outcome.js';
 
 // How long the watcher remembers a guest that left this host (a migration's source): its entries are moved by the
 // destination's announces, a few rounds within a second of the switch-over.
@@ -29,7 +33,7 @@ export interface Round {
 // The watcher's memory between reconciles: each guest's last statuses (for metrics and for mapping kernel events
 // to guests), the problems already logged (a port that cannot be fixed is logged when its problem changes, not at
 // every event), and the counters. Each reconcile still reads the whole desired and actual state of its guests.
-export class Reconciler {
+export class WatchMemory {
   private readonly parsed = new ParseCache();
   private readonly statuses = new Map<string, PortStatus[]>();
   private readonly logged = new Map<string, string>(); // guest/tap or guest → the problem last logged
@@ -40,6 +44,11 @@ export class Reconciler {
   guestOfTap(tap: string): string | undefined {
     for (const [guest, statuses] of this.statuses) if (statuses.some(({ port }) => port.manage && port.tap === tap)) return guest;
     return undefined;
+  }
+
+  // Whether a managed port is on this bridge, as of the last reconcile.
+  managesBridge(bridge: string): boolean {
+    return [...this.statuses.values()].some((statuses) => statuses.some(({ port }) => port.manage && port.bridge === bridge));
   }
 
   // The guest one of whose managed ports has this MAC on this bridge (a kernel line about its entry on another
@@ -55,9 +64,9 @@ export class Reconciler {
   // cached parses: cheap) so that an extra MAC two guests claim is refused the same way whichever one is dirty.
   // `left`: look for entries the guests that left recently still have on their bridges (always on a full round and
   // in the round that sees a guest go).
-  async run(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number, left = false): Promise<Round> {
+  async round(host: HostFs, bridge: BridgeRunner, config: Config, guests: string[] | null, now: () => number, { left = false } = {}): Promise<Round> {
     const started = now();
-    const planned = planHost(host, config, this.parsed);
+    const planned = planHost(gatherHost(host, this.parsed), config);
     const { plans: all, unreadable } = planned;
     const running = new Set([...all.map((plan) => plan.domain), ...unreadable.keys()]);
     const gone = [...this.statuses.keys()].filter((name) => !running.has(name));
@@ -78,7 +87,7 @@ export class Reconciler {
     for (const { guest, outcome } of fixed) this.record(lines, guest, outcome);
     if (left || guests === null || gone.length > 0) {
       for (const [guest, { ports }] of this.left) {
-        for (const outcome of await ensureLeftEntriesGone(bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
+        for (const outcome of await ensureLeftEntriesGone(host, bridge, ports, () => everyone)) this.record(lines, guest, { ...outcome, note: 'the guest left this host' });
       }
     }
     const failed = new Set(fixed.filter(({ outcome }) => outcome.failure !== null).map(({ guest }) => guest));
@@ -90,8 +99,10 @@ export class Reconciler {
     return { lines, changed: fixed, failed: failed.size > 0, reconciled };
   }
 
-  metrics(): string {
-    return renderMetrics([...this.statuses.values()].flat(), this.counters);
+  // The bridges' mode read now: a port added or changed on a managed bridge counts at the next write.
+  metrics(host: HostFs): string {
+    const statuses = [...this.statuses.values()].flat();
+    return renderMetrics(statuses, managedBridges(host, statuses), this.counters);
   }
 
   // A port's outcome in the log: what was done or what failed; a drift that was gone by the time it was fixed

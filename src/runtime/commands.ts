@@ -1,4 +1,4 @@
-import type { CommandResult, LogLine, SyslogSink, TimedBridge } from '../runtime/runtime.js';
+import type { CommandResult, LogLine, SyslogSink, TimedBridge } from './runtime.js';
 
 // libvirt runs hooks with its own PATH, which may lack the sbin directories iproute2 lives in.
 const SBIN = ['/usr/sbin', '/sbin'];
@@ -27,7 +27,9 @@ export async function runCommand(load: LoadChildProcess, file: string, args: str
   const { spawnSync } = await load();
   const result = spawnSync(file, args, { input, env: commandEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 64 << 20 });
   const { stdout = '', stderr = '' } = result;
-  if (result.error) {
+  // A child that ended before reading all its input makes the write fail (EPIPE): its exit and stderr say why.
+  const ended = (result.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && (result.status !== null || result.signal !== null);
+  if (result.error && !ended) {
     const timedOut = (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
     return { exitCode: null, stdout, stderr, failure: timedOut ? 'timed out' : `cannot run ${file}: ${result.error.message}`, timedOut };
   }
@@ -64,16 +66,18 @@ function journalStream(lines: LogLine[]): string {
 // sends to journald or syslog; MACTABLE_SYSLOG_SOCKET sends through logger to another socket (tests listen there).
 export function systemLog(load: LoadChildProcess, loadNet: LoadNet, env: Env): SyslogSink {
   const root = (env.MACTABLE_ROOT ?? '/').replace(/\/+$/u, '');
-  return async (lines, timeoutMs) => {
-    if (lines.length === 0) return null;
-    const since = Date.now();
-    if (!env.MACTABLE_SYSLOG_SOCKET) {
-      const sent = await writeJournal(loadNet, `${root}${JOURNAL_STREAM}`, journalStream(lines), timeoutMs);
-      if (sent !== 'no journald') return sent === null ? null : `cannot write to the system log: ${sent}`;
-    }
-    const left = timeoutMs - (Date.now() - since);
-    return left > 0 ? loggerSyslog(load, env, lines, left) : 'cannot write to the system log: timed out';
-  };
+  return async (lines, timeoutMs) => ({ failure: lines.length === 0 ? null : await writeSystemLog(load, loadNet, env, root, lines, timeoutMs) });
+}
+
+// Null once the lines are written; else why not.
+async function writeSystemLog(load: LoadChildProcess, loadNet: LoadNet, env: Env, root: string, lines: LogLine[], timeoutMs: number): Promise<string | null> {
+  const since = Date.now();
+  if (!env.MACTABLE_SYSLOG_SOCKET) {
+    const sent = await writeJournal(loadNet, `${root}${JOURNAL_STREAM}`, journalStream(lines), timeoutMs);
+    if (sent !== 'no journald') return sent === null ? null : `cannot write to the system log: ${sent}`;
+  }
+  const left = timeoutMs - (Date.now() - since);
+  return left > 0 ? loggerSyslog(load, env, lines, left) : 'cannot write to the system log: timed out';
 }
 
 // Null once the kernel holds every byte for journald; 'no journald' when the socket is absent or refuses before

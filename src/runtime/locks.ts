@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
+import type { Result } from '../model/result.js';
 import { commandEnv, type LoadChildProcess } from './commands.js';
 
 type Env = Record<string, string | undefined>;
 
-// What taking a lock gave: this process holds it, another one does, or why it could not be tried.
-export type LockResult = { held: true } | { held: false; busy: true } | { held: false; busy: false; problem: string };
+// What taking a lock gave: this process holds it (`held`), another one does (not `held`), or why it could not be tried.
+export type LockResult = Result<{ held: boolean }>;
 
 // Node has no flock(2): flock(1) locks the open file description it inherits as fd 3, which stays locked while
 // this process keeps the descriptor open (Node opens files close-on-exec: no other child inherits it).
@@ -24,16 +25,16 @@ export async function holdLock(load: LoadChildProcess, env: Env, path: string, w
     fs.mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
   } catch (error) {
-    return { held: false, busy: false, problem: `cannot open ${path}: ${(error as Error).message}` };
+    return { failure: `cannot open ${path}: ${(error as Error).message}` };
   }
   const { code, why } = await flockFd(load, fd, [waitSeconds > 0 ? `--wait=${waitSeconds}` : '--nonblock', '--exclusive'], env);
   if (code !== 0) {
     fs.closeSync(fd);
-    return code === 1 ? { held: false, busy: true } : { held: false, busy: false, problem: why };
+    return code === 1 ? { failure: null, held: false } : { failure: why };
   }
   fs.ftruncateSync(fd, 0);
   fs.writeSync(fd, `${pid}\n`, 0);
-  return { held: true }; // the descriptor stays open until the process ends, and the kernel releases the lock then
+  return { failure: null, held: true }; // the descriptor stays open until the process ends, and the kernel releases the lock then
 }
 
 // Whether some process holds an exclusive lock on `path`: only then is a shared one refused. A file nobody locks
