@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canRun } from '../helpers/sh.js';
+import { TRIXIE_ROOT_VARIABLE, TRIXIE_SUITE, trixieLibvirtRoot, type TrixieLibvirt } from '../helpers/trixie-libvirt.js';
 import { runVlanSuites, vlanHarnessMissing, type InnerFile, type VlanRun } from '../helpers/vlan-kernel.js';
 
 // The suites of test/vlan/ need bridge VLAN filtering, which this machine's kernel may lack: they run once, at
@@ -9,7 +10,21 @@ import { runVlanSuites, vlanHarnessMissing, type InnerFile, type VlanRun } from 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const SECONDS = 900;
 
-const run: VlanRun | null = canRun('VLAN suites (test/harness/vlan.test.ts)', vlanHarnessMissing()) ? await runVlanSuites(SECONDS) : null;
+const runs = canRun('VLAN suites (test/harness/vlan.test.ts)', vlanHarnessMissing());
+
+// Debian 13's libvirt for its suite, built here first (apt needs this machine's network), when that suite runs.
+const only = (process.env.MACTABLE_VLAN_ONLY ?? '').split(' ').filter(Boolean);
+let trixie: TrixieLibvirt | Error | null = null;
+if (runs && (only.length === 0 || only.some((filter) => TRIXIE_SUITE.includes(filter)))) {
+  trixie = await trixieLibvirtRoot().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  if (!(trixie instanceof Error)) process.env[TRIXIE_ROOT_VARIABLE] = trixie.root.path;
+}
+let run: VlanRun | null = null;
+try {
+  run = runs ? await runVlanSuites(SECONDS) : null;
+} finally {
+  if (trixie !== null && !(trixie instanceof Error)) await trixie.root.cleanup();
+}
 
 // When something failed there, vitest's own report from inside (diffs, logs) is worth having here.
 if (run !== null && run.code !== 0) process.stderr.write(`\nthe VLAN suites' own report (${run.kernel}):\n${run.output}\n`);
@@ -36,4 +51,10 @@ describe.skipIf(run === null)(`in a kernel with bridge VLAN filtering (${run?.ke
     if ((run?.code === 0) === failed) expect.fail(`vitest exited ${run?.code} in the VLAN kernel:\n${tail(run?.output ?? '')}`);
   });
   for (const file of run?.files ?? []) report(file);
+  if (trixie !== null) {
+    it("Debian 13's libvirt root for test/vlan/libvirt-trixie.test.ts is built", (context) => {
+      if (trixie instanceof Error) expect.fail(trixie.message);
+      else context.annotate(`root with libvirt, QEMU and the package: ${(trixie.ms / 1000).toFixed(0)} s`);
+    });
+  }
 });

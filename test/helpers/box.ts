@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { PATH } from './debian-root.js';
 import type { DistRun } from './dist.js';
 import { Holder } from './holder.js';
-import { installSh } from './installed.js';
+import { installSh, SOURCE } from './installed.js';
 import { isRoot, sh } from './sh.js';
 import { eventually } from './wait.js';
 import { Watcher } from './watcher.js';
@@ -51,6 +51,18 @@ ${nics.map((nic) => `    ${nic}`).join('\n')}
 const probed = new Map<string, { name: string; content: Buffer }[]>();
 const CAPABILITIES = '/var/cache/libvirt/qemu/capabilities';
 
+// Inside a kernel harness (test/helpers/uml.ts) the source tree is read-only: install.sh's build then writes into a
+// copy of dist/ bind-mounted over it in the box only.
+function writableDist(path: string): [string, string][] {
+  try {
+    accessSync(`${SOURCE}dist`, constants.W_OK);
+    return [];
+  } catch {
+    cpSync(`${SOURCE}dist`, `${path}/dist`, { recursive: true });
+    return [[`${path}/dist`, `${SOURCE}dist`]];
+  }
+}
+
 export interface BoxOptions {
   mactable?: unknown; // install mactable with this config before the daemon starts
   daemons?: boolean; // false: the box's directories and namespaces only (for install.sh)
@@ -83,6 +95,8 @@ export class Box {
     // pid files and saved guests.
     const path = mkdtempSync(join(root === null ? tmpdir() : `${root}/tmp`, 'mactable-box-'));
     for (const dir of [...LIBVIRT_DIRS, '/run']) mkdirSync(`${path}${dir}`, { recursive: true });
+    // Where libvirt's network driver writes each bridge's MAC list (the package makes it; the box starts empty).
+    mkdirSync(`${path}/var/lib/libvirt/dnsmasq`);
     // libvirt's defaults as Debian ships them (its .conf files are all comments), whatever the machine's say;
     // its own host UUID (libvirt refuses a migration between two hosts with the same) and no cgroups
     // (the boxes would share them: both daemons number guests from 1).
@@ -90,7 +104,7 @@ export class Box {
     writeFileSync(`${path}/etc/libvirt/qemu.conf`, 'cgroup_controllers = [ ]\n');
     let holder: Holder;
     try {
-      holder = await Holder.create([...LIBVIRT_DIRS, '/run'].map((dir) => [`${path}${dir}`, `${root ?? ''}${dir}`]), root ?? '');
+      holder = await Holder.create([...[...LIBVIRT_DIRS, '/run'].map((dir): [string, string] => [`${path}${dir}`, `${root ?? ''}${dir}`]), ...writableDist(path)], root ?? '');
     } catch (error) {
       rmSync(path, { recursive: true, force: true });
       throw error;
