@@ -10,6 +10,9 @@ export default defineConfig({
     root: new URL('..', import.meta.url).pathname,
     // The Debian packages the suites use, installed once when missing (root and apt only); the run's cache of Debian roots.
     globalSetup: ['test/setup/global.ts', 'test/setup/debian-roots.ts'],
+    // A worker whose files started daemons and containers can take longer than vitest's 10 s to stop on a busy
+    // machine, and vitest then reports the file as failed though every test passed.
+    teardownTimeout: 60_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'], sequence: { groupOrder: 0 } } },
       {
