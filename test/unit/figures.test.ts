@@ -23,6 +23,12 @@ const NOT_MEASURED: Record<string, string> = {
   '64 MB': "the unit's --max-old-space-size (packaging/mactable.service)",
   '0.05': "how near its target a ratio moves across runs (docs/performance.md's judgement, no measurement)",
   '18.19': 'a Node.js version',
+  '18.20': "Debian 12's Node.js version",
+  '20.19': "Debian 13's Node.js version",
+  '2.14': "Debian 12's ansible version",
+  '15 minutes': "the uplink alert's `for` (packaging/prometheus/mactable.rules.yml)",
+  '20 minutes': "the failing-repairs alert's window (packaging/prometheus/mactable.rules.yml)",
+  '120 s': "virtqemud's idle exit under systemd (its --timeout)",
   '2.116': "lintian's version",
 };
 
