@@ -61,7 +61,7 @@ export async function observePorts(host: HostFs, bridge: BridgeRunner, asks: Obs
   for (const { port } of placed) {
     const state = states.get(port) as PortState;
     if (vlans.failure !== null) state.failure = `${vlans.failure}, for ${port.tap} on ${port.bridge}`;
-    else state.vlans = portKeyVlans(host, vlans.vlans, port.bridge, port.tap);
+    else state.vlans = portKeyVlans(vlans.vlans, port.bridge, port.tap);
   }
   const onBridge = placed.filter(({ port, entries }) => entries !== false && states.get(port)?.failure === null);
   if (onBridge.length === 0) return states;
