@@ -7,8 +7,8 @@ import type { Watcher } from './watcher.js';
 const FRAMES = new URL('./frames.py', import.meta.url).pathname;
 export const RATE = 1000; // frames a second
 
-// One live migration as the frames saw it: those sent from the migration's start to 1 s after it returned that the
-// guest's running side did not get (before its announce: the source's tap; after: the destination's), and those
+// One live migration as the frames saw it: those sent from the migration's start to 1 s after it returned (or to the
+// next migration's start) that the guest's running side did not get (before its announce: the source's tap; after: the destination's), and those
 // that reached neither tap. Times are the kernel's: when the sender's interface sent each frame, when the
 // destination's tap took in the announce.
 export interface Gap {
@@ -19,11 +19,11 @@ export interface Gap {
   seconds: number; // how long `virsh migrate` took
 }
 
-interface Counted {
+// What each box's counter wrote (frames.py count).
+export interface Counted {
   frames: Record<string, [number, number][]>; // [seq, ms]
   announces: Record<string, number>;
 }
-
 
 // A sender on box a's bridge at RATE frames a second to the guest's MAC (through a veth pair of its own), and a
 // counter in each box of the numbered frames every interface transmits, for the switch-overs of live migrations.
@@ -65,34 +65,41 @@ export class GapMeter {
     return { from: names[0], to: names[1], source, target: await to.tapOf(guest, this.mac), toBox: this.boxes.indexOf(to), started, returned };
   }
 
-  // Stop sender and counters, and measure each span: from its start to 1 s after its migration returned.
+  // Stop sender and counters, and measure each span (gapsOf).
   async stop(spans: Span[]): Promise<Gap[]> {
     await this.sender?.stop();
     for (const counter of this.counters) await counter.stop();
-    const counted = [0, 1].map((i) => JSON.parse(readFileSync(this.file(`count${i}`), 'utf8')) as Counted);
-    // When each frame left the sender's interface, by the kernel's clock.
-    const sent = counted[0]?.frames.snd1 ?? [];
-    return spans.map((span) => {
-      const on = (box: number, tap: string) => new Set((counted[box]?.frames[tap] ?? []).map(([seq]) => seq));
-      const source = on(1 - span.toBox, span.source);
-      const target = on(span.toBox, span.target);
-      // The switch-over: the destination's QEMU announces the guest from its tap once its vCPUs run.
-      const announced = counted[span.toBox]?.announces[span.target] ?? Infinity;
-      let lost = 0;
-      let neither = 0;
-      for (const [seq, at] of sent) {
-        if (at < span.started || at > span.returned + 1000) continue;
-        if (!source.has(seq) && !target.has(seq)) neither += 1;
-        if (!(at < announced ? source : target).has(seq)) lost += 1;
-      }
-      return { from: span.from, to: span.to, lost, neither, seconds: (span.returned - span.started) / 1000 };
-    });
+    return gapsOf(spans, [0, 1].map((i) => JSON.parse(readFileSync(this.file(`count${i}`), 'utf8')) as Counted));
   }
 
   // For teardown after a failure: the processes end with their box anyway; this stops them first if it can.
   async kill(): Promise<void> {
     for (const process of [this.sender, ...this.counters]) await process?.kill().catch(() => undefined);
   }
+}
+
+// Each span from its start to 1 s after its migration returned, or to the next span's start if sooner: a round trip's
+// next migration starts ~60 ms after one returns and may switch over within that second, and its frames are its own
+// (counted against the span before, they were 100–300 frames "lost" on libvirt 11.3). `counted` is box a's, then b's.
+export function gapsOf(spans: Span[], counted: Counted[]): Gap[] {
+  // When each frame left the sender's interface, by the kernel's clock.
+  const sent = counted[0]?.frames.snd1 ?? [];
+  return spans.map((span, i) => {
+    const end = Math.min(span.returned + 1000, spans[i + 1]?.started ?? Infinity);
+    const on = (box: number, tap: string) => new Set((counted[box]?.frames[tap] ?? []).map(([seq]) => seq));
+    const source = on(1 - span.toBox, span.source);
+    const target = on(span.toBox, span.target);
+    // The switch-over: the destination's QEMU announces the guest from its tap.
+    const announced = counted[span.toBox]?.announces[span.target] ?? Infinity;
+    let lost = 0;
+    let neither = 0;
+    for (const [seq, at] of sent) {
+      if (at < span.started || at >= end) continue;
+      if (!source.has(seq) && !target.has(seq)) neither += 1;
+      if (!(at < announced ? source : target).has(seq)) lost += 1;
+    }
+    return { from: span.from, to: span.to, lost, neither, seconds: (span.returned - span.started) / 1000 };
+  });
 }
 
 export interface Span {
