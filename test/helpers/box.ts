@@ -296,6 +296,18 @@ export async function joinBridges(a: Box, b: Box, bridge: string, subnet = '10.9
 }
 
 // `virsh migrate --live` from one box to another; the migration stream goes to `address` (the destination's bridge).
-export async function migrate(from: Box, to: Box, guest: string, address: string): Promise<void> {
-  await from.virsh('migrate', '--live', guest, `qemu+unix:///system?socket=${to.socket}`, `tcp://${address}`);
+// One that has not returned in `seconds` (they take 1–15 s here) is aborted and fails with the source's job as it was.
+export async function migrate(from: Box, to: Box, guest: string, address: string, seconds = 50): Promise<void> {
+  const migration = from.virsh('migrate', '--live', guest, `qemu+unix:///system?socket=${to.socket}`, `tcp://${address}`);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), seconds * 1000)));
+  try {
+    if ((await Promise.race([migration, late])) !== 'late') return;
+  } finally {
+    clearTimeout(timer);
+  }
+  const job = await from.virsh('domjobinfo', guest).catch((error: Error) => error.message);
+  await from.virsh('domjobabort', guest).catch(() => undefined);
+  await migration.catch(() => undefined);
+  throw new Error(`virsh migrate ${guest} did not return in ${seconds} s; the source's job then:\n${job}`);
 }
