@@ -1,7 +1,8 @@
 import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canRun } from '../helpers/sh.js';
-import { TRIXIE_ROOT_VARIABLE, TRIXIE_SUITE, trixieLibvirtRoot, type TrixieLibvirt } from '../helpers/trixie-libvirt.js';
+import type { DebianRoot } from '../helpers/debian-root.js';
+import { makeLibvirtRoot, TRIXIE_ROOT_VARIABLE } from '../helpers/libvirt-root.js';
 import { runVlanSuites, vlanHarnessMissing, type InnerFile, type VlanRun } from '../helpers/vlan-kernel.js';
 
 // The suites of test/vlan/ need bridge VLAN filtering, which this machine's kernel may lack: they run once, at
@@ -13,10 +14,15 @@ const SECONDS = 900;
 const runs = canRun('VLAN suites (test/harness/vlan.test.ts)', vlanHarnessMissing());
 
 // Debian 13's libvirt for its suite, built here first (apt needs this machine's network), when that suite runs.
+const TRIXIE_SUITE = 'test/vlan/libvirt-trixie.test.ts';
 const only = (process.env.MACTABLE_VLAN_ONLY ?? '').split(' ').filter(Boolean);
-let trixie: TrixieLibvirt | Error | null = null;
+let trixie: { root: DebianRoot; ms: number } | Error | null = null;
 if (runs && (only.length === 0 || only.some((filter) => TRIXIE_SUITE.includes(filter)))) {
-  trixie = await trixieLibvirtRoot().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  const started = Date.now();
+  trixie = await makeLibvirtRoot().then(
+    ({ root }) => ({ root, ms: Date.now() - started }),
+    (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+  );
   if (!(trixie instanceof Error)) process.env[TRIXIE_ROOT_VARIABLE] = trixie.root.path;
 }
 let run: VlanRun | null = null;

@@ -6,6 +6,10 @@ import { isRoot, missingTool } from './sh.js';
 // What a Debian 13 host needs to run guests: built once per test run on the trixie root (root-cache.ts).
 const LIBVIRT = ['libvirt-daemon-system', 'libvirt-clients', 'qemu-system-x86'];
 
+// The variable in which test/harness/vlan.test.ts passes such a root's path to test/vlan/libvirt-trixie.test.ts,
+// which runs its libvirtd inside the VLAN kernel (the root is built on this machine first: apt needs its network).
+export const TRIXIE_ROOT_VARIABLE = 'MACTABLE_VLAN_TRIXIE_ROOT';
+
 // Why a libvirt root cannot be made and run here, or null.
 export function libvirtRootMissing(): string | null {
   if (!isRoot) return 'it needs root for debootstrap, chroot and namespaces';

@@ -3,13 +3,13 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Holder } from '../helpers/holder.js';
 import { canRun, uniqueSuffix } from '../helpers/sh.js';
-import { TRIXIE_ROOT_VARIABLE } from '../helpers/trixie-libvirt.js';
+import { TRIXIE_ROOT_VARIABLE } from '../helpers/libvirt-root.js';
 import { vlanSuite } from '../helpers/vlan-kernel.js';
 import { eventually } from '../helpers/wait.js';
 
 // Debian 13's libvirt (11.3) puts `<vlan>` tags on a guest's tap on a plain Linux bridge, which needs VLAN filtering.
 // Its libvirtd and QEMU run from a Debian 13 root with the package installed (the harness builds it on the
-// machine: test/helpers/trixie-libvirt.ts), chrooted inside namespaces of their own in the VLAN kernel; mactable
+// machine: test/helpers/libvirt-root.ts), chrooted inside namespaces of their own in the VLAN kernel; mactable
 // manages the bridge by its config. The guest's port has its entries on every VLAN libvirt gave it.
 const ROOT = process.env[TRIXIE_ROOT_VARIABLE] ?? '';
 const ID = `mtt${uniqueSuffix()}`;
