@@ -1,11 +1,10 @@
-import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
 import { Netns } from '../helpers/netns.js';
 import { canRun, isRoot, missingTool } from '../helpers/sh.js';
+import { countFrames } from '../helpers/tcpdump.js';
 import { TempDir } from '../helpers/temp.js';
-import { eventually } from '../helpers/wait.js';
 import { liveDomain } from '../helpers/xml.js';
 
 const UNKNOWN_MAC = '02:00:00:00:00:99';
@@ -16,34 +15,8 @@ function missing(): string | null {
   return missingTool({ unshare: 'util-linux', nsenter: 'util-linux', tcpdump: 'tcpdump', ping: 'iputils-ping' });
 }
 
-// The end of the traffic: one broadcast echo request from A, which the bridge floods to every port (A's port is never
-// managed; broadcasts flood whatever unicast flooding says). It comes in the way the frames counted do, and it is one
-// frame, sent once: nothing of it arrives later (an ARP request would be sent again by the kernel).
+// The end of every count: A's broadcast echo request (test/helpers/tcpdump.ts); A's port is never managed.
 const MARKER_IP = '10.0.0.255';
-
-// Count the frames matching `filter` that arrive on `dev` inside `ns` while `traffic` runs: tcpdump prints frames in
-// the order they come in, so once the marker A sent after the traffic shows, every frame before it has been counted.
-async function countFrames(ns: Netns, dev: string, filter: string, traffic: () => Promise<unknown>, a: Netns): Promise<number> {
-  const [file, ...args] = ns.enter('tcpdump', '-i', dev, '-n', '-l', '-q', '--immediate-mode', `(${filter}) or (icmp and dst host ${MARKER_IP})`);
-  const capture = execa(file, args, { reject: false, buffer: true });
-  let printed = '';
-  capture.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-  await new Promise<void>((resolve) => {
-    capture.stderr?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening on')) resolve();
-    });
-  });
-  await traffic();
-  const [pingFile, ...pingArgs] = a.enter('ping', '-b', '-c', '1', '-W', '1', MARKER_IP);
-  const marker = execa(pingFile, pingArgs, { reject: false });
-  const seen = await eventually(() => printed.includes(MARKER_IP), 10);
-  marker.kill('SIGINT');
-  capture.kill('SIGINT');
-  await Promise.all([marker, capture]);
-  expect(seen, `A's broadcast marker on ${dev}`).toBe(true);
-  const lines = printed.split('\n');
-  return lines.slice(0, lines.findIndex((line) => line.includes(MARKER_IP))).filter((line) => line.trim() !== '').length;
-}
 
 type Peer = 'a' | 'b' | 'c';
 
@@ -116,8 +89,8 @@ describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing())
   beforeAll(() => net.create());
   afterAll(() => net.remove());
 
-  const unknownTo = (key: 'b' | 'c') => countFrames(net.peers[key], `e${key}`, `ether dst ${UNKNOWN_MAC}`, () => net.ping('a', '10.0.0.99'), net.peers.a);
-  const toB = () => countFrames(net.peers.b, 'eb', `ether dst ${net.macs.b} and icmp`, () => net.ping('a', '10.0.0.2'), net.peers.a);
+  const unknownTo = (key: 'b' | 'c') => countFrames(net.peers[key], `e${key}`, `ether dst ${UNKNOWN_MAC}`, () => net.ping('a', '10.0.0.99'), { from: net.peers.a, broadcast: MARKER_IP });
+  const toB = () => countFrames(net.peers.b, 'eb', `ether dst ${net.macs.b} and icmp`, () => net.ping('a', '10.0.0.2'), { from: net.peers.a, broadcast: MARKER_IP });
 
   it('before mactable, unknown unicast from A floods to both B and C', async () => {
     expect(await unknownTo('b')).toBe(3);
@@ -148,7 +121,7 @@ describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing())
     await net.ping('a', '10.0.0.3');
     await net.peers.a.ip('link', 'set', 'ea', 'address', net.macs.a);
   };
-  const cToB = () => countFrames(net.peers.b, 'eb', `ether dst ${net.macs.b} and icmp`, () => net.ping('c', '10.0.0.2'), net.peers.a);
+  const cToB = () => countFrames(net.peers.b, 'eb', `ether dst ${net.macs.b} and icmp`, () => net.ping('c', '10.0.0.2'), { from: net.peers.a, broadcast: MARKER_IP });
 
   it('without sticky, B loses its traffic to the spoofer', async () => {
     await net.hookB('started', {});
@@ -172,7 +145,7 @@ describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing())
   beforeAll(() => net.create());
   afterAll(() => net.remove());
 
-  const bToC = () => countFrames(net.peers.c, 'ec', 'icmp and src host 10.0.0.2', () => net.ping('b', '10.0.0.3'), net.peers.a);
+  const bToC = () => countFrames(net.peers.c, 'ec', 'icmp and src host 10.0.0.2', () => net.ping('b', '10.0.0.3'), { from: net.peers.a, broadcast: MARKER_IP });
   const locked = async () => (JSON.parse(await net.bridgeNs.exec('bridge', '-j', '-d', 'link', 'show', 'dev', 'pb')) as { locked: boolean }[])[0]?.locked;
 
   it("B's frames pass with its own MAC and are dropped with a foreign one", async () => {
@@ -202,7 +175,7 @@ describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing())
   };
   const mactable = (...argv: string[]) =>
     runDist([...argv, '--config', net.temp.json('cfg.json', { bridges: ['br0'] })], { netns: net.bridgeNs, env: net.host.env });
-  const toVrrp = () => countFrames(net.peers.b, 'eb', `ether dst ${VRRP_MAC} and icmp`, () => net.ping('a', '10.0.0.10'), net.peers.a);
+  const toVrrp = () => countFrames(net.peers.b, 'eb', `ether dst ${VRRP_MAC} and icmp`, () => net.ping('a', '10.0.0.10'), { from: net.peers.a, broadcast: MARKER_IP });
 
   beforeAll(async () => {
     await net.create();
@@ -233,7 +206,7 @@ describe.skipIf(!canRun('packet tests (test/kernel/packets.test.ts)', missing())
 
   it('a locked port lets frames from the extra MAC through, since it has its entry', async () => {
     await net.hookB('started', { lockPorts: true }, extra.replace('MAC', net.macs.b));
-    const fromVrrp = () => countFrames(net.peers.c, 'ec', `ether src ${VRRP_MAC} and icmp`, () => net.ping('b', '10.0.0.3'), net.peers.a);
+    const fromVrrp = () => countFrames(net.peers.c, 'ec', `ether src ${VRRP_MAC} and icmp`, () => net.ping('b', '10.0.0.3'), { from: net.peers.a, broadcast: MARKER_IP });
     await net.peers.b.ip('link', 'set', 'eb', 'address', VRRP_MAC);
     expect(await fromVrrp()).toBe(3);
     await net.bridgeNs.exec('bridge', 'fdb', 'del', VRRP_MAC, 'dev', 'pb', 'master');

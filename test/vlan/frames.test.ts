@@ -17,6 +17,9 @@ const UNKNOWN = '02:00:00:00:0b:99';
 // are seen on its port with tcpdump.
 const nic = (mac: string, port: string) => `<interface type='ethernet'><mac address='${mac}'/><target dev='${port}' managed='no'/></interface>`;
 
+// The end of every count: a broadcast from the uplink's far end, untagged (VLAN 1, which every port keeps untagged).
+const MARKER_NET = '10.0.1';
+
 // One namespace: the VLAN-filtering bridge br0 with the managed ports vg1 (guest1: VLANs 1 untagged, 10, 20) and vg2
 // (guest2: 10), a learning port vl3 on VLAN 10 mactable does not manage, and the uplink up0 (10, 20, 30) whose far
 // end upx has VLAN interfaces that send to the guests' MACs through permanent neighbour entries (no ARP).
@@ -35,7 +38,7 @@ describe.skipIf(!vlanSuite('test/vlan/frames.test.ts', { tcpdump: 'tcpdump', pin
   const reaching = async (vid: number, ip: string, mac: string) => {
     const ping = () => ns.tryExec('ping', '-c', '3', '-i', '0.2', '-W', '1', '-I', `upx.${vid}`, ip);
     const counts: number[] = [];
-    for (const port of ['vg1', 'vg2', 'vl3']) counts.push(await countFrames(ns, port, `vlan ${vid} and ether dst ${mac}`, ping));
+    for (const port of ['vg1', 'vg2', 'vl3']) counts.push(await countFrames(ns, port, `vlan ${vid} and ether dst ${mac}`, ping, { from: ns, broadcast: `${MARKER_NET}.255`, dev: 'upx' }));
     return counts;
   };
 
@@ -48,6 +51,7 @@ describe.skipIf(!vlanSuite('test/vlan/frames.test.ts', { tcpdump: 'tcpdump', pin
       await ns.ip('link', 'set', peer, 'address', mac, 'up');
       await ns.ip('link', 'set', port, 'master', 'br0', 'up');
     }
+    await ns.ip('addr', 'add', `${MARKER_NET}.1/24`, 'dev', 'upx');
     await addVlans(ns, 'vg1', 10, 20);
     await addVlans(ns, 'vg2', 10);
     await addVlans(ns, 'vl3', 10);
