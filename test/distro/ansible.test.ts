@@ -90,12 +90,18 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
   const onHost = (script: string) => (booted as Booted).run(script);
   const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
 
+  // Both to their end before a failure is thrown: afterAll must not clean up while one side still builds or plays.
+  const both = async (...work: Promise<unknown>[]) => {
+    const failed = (await Promise.allSettled(work)).find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  };
+
   beforeAll(async () => {
     const started = Date.now();
-    await Promise.all([image.create(), host.create()]); // each says how long it took
+    await both(image.create(), host.create()); // each says how long it took
     deb = `${image.path}${await image.addPackage()}`;
     const prepared = Date.now();
-    await Promise.all([
+    await both(
       toImage(CONFIG).then((result) => void (first.image = result)),
       (async () => {
         // node_exporter's textfile directory, as its package makes it; the stand-in libvirtd, enabled.
@@ -105,7 +111,7 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
         booted = await Booted.boot(host.path);
         first.host = await toHost(CONFIG);
       })(),
-    ]);
+    );
     process.stderr.write(`distro: Debian ${debian} roots for the role: ${seconds(started)} in all; the first plays: ${seconds(prepared)}\n`);
   }, 1_200_000);
 

@@ -64,7 +64,8 @@ describe.skipIf(!canRun('the unit under systemd (test/distro/service.test.ts)', 
     expect(setUp.code, setUp.stderr).toBe(0);
     expect(await eventually(right, 5, 100)).toBe(true);
     // Drift by hand: the watcher's kernel monitor sees it and puts it back.
-    await run('bridge link set dev tap0 learning on flood on');
+    const drift = await run('bridge link set dev tap0 learning on flood on');
+    expect(drift.code, drift.stderr).toBe(0);
     expect(await eventually(right, 5, 100)).toBe(true);
     const journal = await run('journalctl -t mactable --no-pager -o cat');
     expect(journal.stdout.split('\n')).toContain(`mactable: g1: tap0 on br0: static entry ${MAC} added, learning off, unicast flooding off (watch)`);

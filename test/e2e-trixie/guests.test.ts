@@ -67,9 +67,10 @@ describe.skipIf(!canRun('Debian 13 e2e tests (test/e2e-trixie/guests.test.ts)', 
     await box.virsh('destroy', name);
   });
 
-  it("doctor in the box finds Node.js 20.19, libvirt 11.3 and the package's hook, which the running libvirtd has", async () => {
+  it("doctor in the box finds Node.js 20, libvirt 11.3 and the package's hook, which the running libvirtd has", async () => {
     const doctor = (await box.mactable('doctor')).stdout;
-    expect(doctor).toMatch(/^Node\.js +ok +20\.19\./mu);
+    // Debian 13's Node.js major; a point release of Debian may bring a newer 20.x.
+    expect(doctor).toMatch(/^Node\.js +ok +20\./mu);
     expect(doctor).toMatch(/^libvirt +ok +11\.3\./mu);
     expect(doctor).toMatch(/^hook +ok +\/etc\/libvirt\/hooks\/qemu\.d\/mactable runs \/usr\/bin\/node /mu);
     expect(doctor).toMatch(/^daemon has the hook +ok +the daemon \(pid \d+\) started after the hook was installed$/mu);
@@ -81,9 +82,12 @@ describe.skipIf(!canRun('Debian 13 e2e tests (test/e2e-trixie/guests.test.ts)', 
     await box.guest({ name, acpi: true, nics: [nic(mac(2, 1))] });
     // A USB NIC: its unplug needs no guest OS to acknowledge it.
     await box.virsh('attach-interface', name, 'bridge', BR, '--mac', mac(2, 2), '--model', 'usb-net', '--live');
+    const attached = Date.now();
+    // Counted from attach-interface's return, the tap's lookup included.
     const tap = await box.tapOf(name, mac(2, 2));
-    const took = await timeUntil(() => managed(tap, mac(2, 2)));
-    expect(took).not.toBeNull();
+    const right = await eventually(() => managed(tap, mac(2, 2)), 2);
+    const took = Date.now() - attached;
+    expect([right, took <= 1000], `${took} ms`).toEqual([true, true]);
     timings.push(`hot-plug managed ${took} ms after attach-interface returned`);
     await box.virsh('detach-interface', name, 'bridge', '--mac', mac(2, 2), '--live');
     expect(await timeUntil(async () => !(await entryAnywhere(mac(2, 2))), 2)).not.toBeNull();

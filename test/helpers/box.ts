@@ -297,8 +297,10 @@ export async function joinBridges(a: Box, b: Box, bridge: string, subnet = '10.9
 
 // `virsh migrate --live` from one box to another; the migration stream goes to `address` (the destination's bridge).
 // One that has not returned in `seconds` (they take 1–15 s here) is aborted and fails with the source's job as it was.
-export async function migrate(from: Box, to: Box, guest: string, address: string, seconds = 50): Promise<void> {
-  const migration = from.virsh('migrate', '--live', guest, `qemu+unix:///system?socket=${to.socket}`, `tcp://${address}`);
+// `bandwidth` (MiB/s) slows it down, for a test that must act while it runs.
+export async function migrate(from: Box, to: Box, guest: string, address: string, { seconds = 50, bandwidth }: { seconds?: number; bandwidth?: number } = {}): Promise<void> {
+  const limit = bandwidth === undefined ? [] : ['--bandwidth', String(bandwidth)];
+  const migration = from.virsh('migrate', '--live', ...limit, guest, `qemu+unix:///system?socket=${to.socket}`, `tcp://${address}`);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), seconds * 1000)));
   try {

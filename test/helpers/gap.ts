@@ -16,6 +16,7 @@ export interface Gap {
   to: string;
   lost: number;
   neither: number;
+  sent: number; // frames sent in the span
   seconds: number; // how long `virsh migrate` took
 }
 
@@ -41,14 +42,21 @@ export class GapMeter {
     const meter = new GapMeter(boxes, mac, dir);
     const [a] = boxes;
     await a.exec('ip', 'link', 'add', 'snd0', 'type', 'veth', 'peer', 'name', 'snd1');
-    await a.exec('ip', 'link', 'set', 'snd0', 'master', bridge, 'up');
-    await a.exec('ip', 'link', 'set', 'snd1', 'up');
-    for (const [i, box] of boxes.entries()) {
-      const counter = await box.spawn('python3', FRAMES, 'count', mac, meter.file(`count${i}`));
-      meter.counters.push(counter);
-      if (!(await counter.waitForLine(/^ready$/u, 30))) throw new Error(`the frame counter in box ${i} did not start: ${counter.lines.join('; ')}`);
+    try {
+      await a.exec('ip', 'link', 'set', 'snd0', 'master', bridge, 'up');
+      await a.exec('ip', 'link', 'set', 'snd1', 'up');
+      for (const [i, box] of boxes.entries()) {
+        const counter = await box.spawn('python3', FRAMES, 'count', mac, meter.file(`count${i}`));
+        meter.counters.push(counter);
+        if (!(await counter.waitForLine(/^ready$/u, 30))) throw new Error(`the frame counter in box ${i} did not start: ${counter.lines.join('; ')}`);
+      }
+      meter.sender = await a.spawn('python3', FRAMES, 'send', 'snd1', mac, String(RATE));
+    } catch (error) {
+      // What started goes now, not with the box: the next test's meter needs the machine and the names.
+      await meter.kill();
+      await a.exec('ip', 'link', 'del', 'snd0').catch(() => undefined);
+      throw error;
     }
-    meter.sender = await a.spawn('python3', FRAMES, 'send', 'snd1', mac, String(RATE));
     return meter;
   }
 
@@ -65,11 +73,16 @@ export class GapMeter {
     return { from: names[0], to: names[1], source, target: await to.tapOf(guest, this.mac), toBox: this.boxes.indexOf(to), started, returned };
   }
 
-  // Stop sender and counters, and measure each span (gapsOf).
+  // Stop sender and counters, and measure each span (gapsOf). A span the sender sent less than half its rate in
+  // measured nothing: an error, not a gap of 0.
   async stop(spans: Span[]): Promise<Gap[]> {
     await this.sender?.stop();
     for (const counter of this.counters) await counter.stop();
-    return gapsOf(spans, [0, 1].map((i) => JSON.parse(readFileSync(this.file(`count${i}`), 'utf8')) as Counted));
+    const gaps = gapsOf(spans, [0, 1].map((i) => JSON.parse(readFileSync(this.file(`count${i}`), 'utf8')) as Counted));
+    for (const gap of gaps) {
+      if (gap.sent < (RATE * gap.seconds) / 2) throw new Error(`the frame sender sent ${gap.sent} frames during the ${gap.seconds} s migration ${gap.from}→${gap.to}: the meter measured nothing`);
+    }
+    return gaps;
   }
 
   // For teardown after a failure: the processes end with their box anyway; this stops them first if it can.
@@ -93,12 +106,14 @@ export function gapsOf(spans: Span[], counted: Counted[]): Gap[] {
     const announced = counted[span.toBox]?.announces[span.target] ?? Infinity;
     let lost = 0;
     let neither = 0;
+    let inSpan = 0;
     for (const [seq, at] of sent) {
       if (at < span.started || at >= end) continue;
+      inSpan += 1;
       if (!source.has(seq) && !target.has(seq)) neither += 1;
       if (!(at < announced ? source : target).has(seq)) lost += 1;
     }
-    return { from: span.from, to: span.to, lost, neither, seconds: (span.returned - span.started) / 1000 };
+    return { from: span.from, to: span.to, lost, neither, sent: inSpan, seconds: (span.returned - span.started) / 1000 };
   });
 }
 

@@ -19,7 +19,7 @@ export interface UmlRun {
 
 export interface UmlOptions {
   dir: string; // a directory of this machine, read-write inside at the same path (the only one: / is read-only); the kernel's own files go in a new uml-* directory there
-  cwd: string;
+  cwd: string; // read-only inside at the same path, like the rest of /
   env?: Record<string, string>;
   seconds: number; // the command is killed after this, and the kernel after a little more
   memory?: string;
@@ -40,17 +40,20 @@ function umlVersion(): string | undefined {
 const quote = (text: string): string => `'${text.replace(/'/gu, `'\\''`)}'`;
 
 // pid 1 of the user-mode kernel: the kernel's filesystems, the modules (loaded before /tmp is covered: the tree
-// that names them lives in `own`), fresh /run and /tmp, `dir` from this machine again, then the command, its
-// output and exit code into `own`, and halt. The command's own time limit ends it even if this process dies.
+// that names them lives in `own`), fresh /run and /tmp, `cwd` from this machine again (read-only) if they covered
+// it (a checkout under /tmp), `dir` (read-write), then the command, its output and exit code into `own`, and halt.
+// The command's own time limit ends it even if this process dies.
 function initScript(command: string[], options: UmlOptions, own: string): string {
   const env = Object.entries({ ...options.env, PATH, HOME: '/tmp' }).map(([key, value]) => `export ${key}=${quote(value)}\n`);
+  const covered = ['/tmp/', '/run/'].some((fresh) => options.cwd.startsWith(fresh));
+  const cwd = covered ? `mkdir -p ${quote(options.cwd)}\nmount -r -t hostfs none ${quote(options.cwd)} -o ${quote(options.cwd)}\n` : '';
   return `#!/bin/sh
 ${env.join('')}mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 modprobe -d ${quote(`${own}/modules`)} -a ${MODULES.join(' ')}
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
-mkdir -p ${quote(options.dir)}
+${cwd}mkdir -p ${quote(options.dir)}
 mount -t hostfs none ${quote(options.dir)} -o ${quote(options.dir)}
 ip link set lo up
 cd ${quote(options.cwd)}

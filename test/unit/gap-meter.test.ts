@@ -21,9 +21,9 @@ function roundTrip(dropped: number[] = []): { spans: Span[]; counted: Counted[] 
 describe('the gap meter', () => {
   it('gives the frames after the next migration has started to that migration, not to the one before', () => {
     const { spans, counted } = roundTrip();
-    expect(gapsOf(spans, counted).map(({ lost, neither }) => [lost, neither])).toEqual([
-      [0, 0],
-      [0, 0],
+    expect(gapsOf(spans, counted).map(({ lost, neither, sent }) => [lost, neither, sent])).toEqual([
+      [0, 0, 1060],
+      [0, 0, 1940],
     ]);
   });
 

@@ -27,7 +27,6 @@ describe('the alert rules (packaging/prometheus)', () => {
       expect(check.exitCode, `${check.stdout}${check.stderr}`).toBe(0);
       const test = await execa('promtool', ['test', 'rules', 'mactable.rules.test.yml'], { cwd: DIR, reject: false });
       expect(test.exitCode, `${test.stdout}${test.stderr}`).toBe(0);
-      expect(test.stdout).toContain('SUCCESS');
     },
   );
 });
