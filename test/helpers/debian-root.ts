@@ -69,7 +69,8 @@ async function aptInstall(path: string, packages: string[], what: string): Promi
 // debootstrap (minbase: debootstrap's own --include fails on trixie once systemd comes in), the release's
 // sources, then Debian's nodejs.
 async function bootstrap(release: Release, dir: string): Promise<void> {
-  await execa('debootstrap', ['--variant=minbase', release, dir, mirrors().main], { timeout: 900_000 });
+  // In a mount namespace of its own: the proc and sys it mounts in the root go with it, even when it is killed.
+  await execa('unshare', ['--mount', '--propagation', 'private', 'debootstrap', '--variant=minbase', release, dir, mirrors().main], { timeout: 900_000 });
   rmSync(`${dir}/etc/apt/sources.list`, { force: true });
   writeFileSync(`${dir}${SOURCES}`, sources(release));
   const update = await runIn(dir, 'apt-get update -q > /dev/null');
