@@ -8,9 +8,9 @@ const FRAMES = new URL('./frames.py', import.meta.url).pathname;
 export const RATE = 1000; // frames a second
 
 // One live migration as the frames saw it: those sent from the migration's start to 1 s after it returned (or to the
-// next migration's start) that the guest's running side did not get (before its announce: the source's tap; after: the destination's), and those
-// that reached neither tap. Times are the kernel's: when the sender's interface sent each frame, when the
-// destination's tap took in the announce.
+// next migration's start) that the guest's running side did not get (before its announce: the source's tap; after:
+// the destination's), and those that reached neither tap. Times are the kernel's: when the sender's interface sent
+// each frame, when the destination's tap took in the announce.
 export interface Gap {
   from: string;
   to: string;
