@@ -20,12 +20,15 @@ export async function countFrames(ns: Netns, dev: string, filter: string, traffi
   const [file, ...args] = ns.enter('tcpdump', '-i', dev, '-n', '-l', '-q', '--immediate-mode', `(icmp and dst host ${marker.broadcast}) or (${filter})`);
   const capture = execa(file, args, { reject: false, buffer: true });
   let printed = '';
+  let said = '';
   capture.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-  await new Promise<void>((resolve) => {
-    capture.stderr?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening on')) resolve();
-    });
-  });
+  capture.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  // Capturing, or failed (a bad filter, no such device): then its own words, not a test timeout.
+  if (!(await eventually(() => said.includes('listening on') || capture.exitCode !== null, 10, 10)) || !said.includes('listening on')) {
+    capture.kill('SIGKILL');
+    await capture;
+    throw new Error(`tcpdump on ${dev} (the namespace of pid ${ns.pid}) did not start capturing: ${said.trim()}`);
+  }
   await traffic();
   const [pingFile, ...pingArgs] = marker.from.enter('ping', '-b', '-c', '1', '-W', '1', ...(marker.dev === undefined ? [] : ['-I', marker.dev]), marker.broadcast);
   const ping = execa(pingFile, pingArgs, { reject: false });
