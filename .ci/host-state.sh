@@ -2,6 +2,7 @@
 # CI's production host, made on the machine after `apt install ./dist/mactable_*_all.deb`: an administrator's
 # config, the machine's own libvirtd running a guest on a managed bridge, the watcher running.
 #   start   make it          record  print what the tests must leave as it was          stop  take it down
+#   clear   take down what an earlier run left when it was killed before its stop (its trap never ran)
 set -euo pipefail
 
 BRIDGE=ci-br0
@@ -93,6 +94,14 @@ stop() {
   done
   ip link del "$BRIDGE" 2> /dev/null || true
   rm -rf "$STATE"
+}
+
+clear() {
+  if [ -d "$STATE" ] || [ -e /run/mactable ] || ip link show "$BRIDGE" > /dev/null 2>&1 || dpkg-query -W -f '${db:Status-Status}' mactable 2> /dev/null | grep -qx installed; then
+    echo "host-state: an earlier CI run did not finish; taking down its host (guest, watcher, package, daemons, $BRIDGE)" >&2
+    stop
+    rm -rf /run/mactable # the killed watcher's runtime directory
+  fi
 }
 
 "$1"

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDist } from '../helpers/dist.js';
@@ -50,6 +50,8 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       }
       rmSync(qemu, { recursive: true, force: true });
       mkdirSync(qemu, { recursive: true });
+      // Each test reads only its own watcher's metrics.
+      rmSync(metrics, { force: true });
     });
     afterAll(() => temp.cleanup());
 
@@ -150,6 +152,8 @@ describe.skipIf(!kernelSuite('test/kernel/watch.test.ts'))(
       watcher = Watcher.inNetns(ns, ['--root', root, '--config', config, '--metrics-file', metrics, '--interval', '2'], env);
       expect(await eventually(allRight, 20, 200)).toBe(true);
       const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'mu').exec(readFileSync(metrics, 'utf8'))?.[1]);
+      // The ports are right before the first reconcile writes its metrics.
+      expect(await eventually(() => existsSync(metrics) && Number.isFinite(gauge('mactable_last_reconcile_timestamp_seconds')), 5)).toBe(true);
       // A periodic resync, after the first (which parsed every status file): wait for the timestamp to move on.
       const first = gauge('mactable_last_reconcile_timestamp_seconds');
       expect(await eventually(() => gauge('mactable_last_reconcile_timestamp_seconds') > first + 1, 5)).toBe(true);
