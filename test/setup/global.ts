@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
+import type { TestProject } from 'vitest/node';
 import { isRoot } from '../helpers/sh.js';
 
 const SCRIPT = new URL('packages.sh', import.meta.url).pathname;
 
-// Once per run: the Debian packages the suites need, when this is root on a machine with apt. Otherwise (or when
-// apt fails) the suites that cannot run say why, one line each.
-export default async function setup(): Promise<void> {
-  if (!isRoot || !existsSync('/usr/bin/apt-get') || !existsSync('/usr/bin/dpkg-query')) return;
+// Once per run (vitest runs a global setup for each project: here only the root project's): the Debian packages the
+// suites need, when this is root on a machine with apt. Otherwise (or when apt fails) the suites that cannot run say
+// why, one line each.
+export default async function setup(project: TestProject): Promise<void> {
+  if (!project.isRootProject() || !isRoot || !existsSync('/usr/bin/apt-get') || !existsSync('/usr/bin/dpkg-query')) return;
   const started = Date.now();
   const result = await execa('sh', [SCRIPT], { reject: false, timeout: 1_800_000, stdout: 'inherit', stderr: 'pipe' });
   const said = String(result.stderr).trim();
