@@ -84,6 +84,7 @@ stop() {
     until_ok 10 sh -c "! kill -0 $(cat "$STATE/watch.pid")" || true
   fi
   # The package goes while libvirtd still runs: its prerm takes the hook away and reloads it.
+  mkdir -p "$STATE" # gone with /run after a reboot, while the package stayed
   apt purge -y -q mactable > "$STATE/purge.log" 2>&1 || { cat "$STATE/purge.log" >&2; return 1; }
   for daemon in libvirtd virtlogd; do
     pid=$(daemon_pid "$daemon")
@@ -97,8 +98,11 @@ stop() {
 }
 
 clear() {
-  if [ -d "$STATE" ] || [ -e /run/mactable ] || ip link show "$BRIDGE" > /dev/null 2>&1 || dpkg-query -W -f '${db:Status-Status}' mactable 2> /dev/null | grep -qx installed; then
-    echo "host-state: an earlier CI run did not finish; taking down its host (guest, watcher, package, daemons, $BRIDGE)" >&2
+  local package
+  package=$(dpkg-query -W -f '${db:Status-Status}' mactable 2> /dev/null || true) # installed, or half-way when apt was killed
+  if [ -d "$STATE" ] || [ -e /run/mactable ] || ip link show "$BRIDGE" > /dev/null 2>&1 || [ -n "${package#not-installed}" ]; then
+    echo "host-state: an earlier CI run did not finish; taking down its host (guest, watcher, package ${package:-absent}, daemons, $BRIDGE)" >&2
+    dpkg --configure -a # an apt that was killed leaves dpkg interrupted, and apt refuses to run until this
     stop
     rm -rf /run/mactable # the killed watcher's runtime directory
   fi
