@@ -12,14 +12,22 @@ import { eventually } from '../helpers/wait.js';
 const PLAYBOOK = `${SOURCE}packaging/ansible/site.yml`;
 const CONFFILE = '/etc/libvirt/mactable.json';
 const METRICS = '/var/lib/prometheus/node-exporter/mactable.prom';
+const DROP_IN = '/etc/systemd/system/mactable.service.d/metrics.conf';
 const CONFIG = { bridges: ['br0', 'br-*'], networks: ['hostbr'], onError: 'warn', timeout: 5 };
 // A host Ansible manages: Python, python3-apt for the apt module, systemd; and mactable's dependencies, which the
 // booted container, in a network of its own, cannot download.
 const PACKAGES = [...SYSTEMD, 'python3', 'python3-apt', 'iproute2'];
-// A stand-in libvirtd under systemd: the role's handler reloads it through systemd; each reload is a line.
-const FAKE_LIBVIRTD = `[Service]
-ExecStart=/bin/sleep infinity
-ExecReload=/bin/sh -c 'echo reload >> /var/tmp/libvirtd-reloads'
+// A stand-in libvirtd under systemd, named so and with its pid file, as the package's postinst finds a running one; it
+// writes a line for each reload (SIGHUP, as libvirtd.service's ExecReload sends; the shell's kill: a minbase root has
+// no procps).
+const FAKE_LIBVIRTD = `#!/bin/sh
+echo $$ > /run/libvirtd.pid
+trap 'echo reload >> /var/tmp/libvirtd-reloads' HUP
+while :; do sleep 3600 & wait $!; done
+`;
+const FAKE_LIBVIRTD_UNIT = `[Service]
+ExecStart=/usr/local/sbin/libvirtd
+ExecReload=/bin/sh -c 'kill -HUP "$MAINPID"'
 [Install]
 WantedBy=multi-user.target
 `;
@@ -83,10 +91,11 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
   let booted: Booted | null = null;
   let deb = '';
   const first: Record<'image' | 'host', Play | null> = { image: null, host: null };
-  const vars = (config: unknown) => ({ mactable_deb: deb, mactable_config: config, mactable_metrics_file: METRICS });
-  const toImage = (config: unknown) => play(`debian${debian} ansible_connection=community.general.chroot ansible_host=${image.path}`, vars(config), image.mounted());
-  const toHost = (config: unknown) =>
-    play(`kvm${debian} ansible_connection=community.docker.nsenter ansible_nsenter_pid=${(booted as Booted).init} ansible_become=false`, vars(config));
+  const vars = (config: unknown, metrics: string) => ({ mactable_deb: deb, mactable_config: config, mactable_metrics_file: metrics });
+  const toImage = (config: unknown, metrics = METRICS) =>
+    play(`debian${debian} ansible_connection=community.general.chroot ansible_host=${image.path}`, vars(config, metrics), image.mounted());
+  const toHost = (config: unknown, metrics = METRICS) =>
+    play(`kvm${debian} ansible_connection=community.docker.nsenter ansible_nsenter_pid=${(booted as Booted).init} ansible_become=false`, vars(config, metrics));
   const onHost = (script: string) => (booted as Booted).run(script);
   const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
 
@@ -106,7 +115,8 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
       (async () => {
         // node_exporter's textfile directory, as its package makes it; the stand-in libvirtd, enabled.
         mkdirSync(`${host.path}/var/lib/prometheus/node-exporter`, { recursive: true });
-        writeFileSync(`${host.path}/etc/systemd/system/libvirtd.service`, FAKE_LIBVIRTD);
+        writeFileSync(`${host.path}/usr/local/sbin/libvirtd`, FAKE_LIBVIRTD, { mode: 0o755 });
+        writeFileSync(`${host.path}/etc/systemd/system/libvirtd.service`, FAKE_LIBVIRTD_UNIT);
         await host.run('systemctl enable libvirtd.service');
         booted = await Booted.boot(host.path);
         first.host = await toHost(CONFIG);
@@ -131,16 +141,18 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
     // As mactable reads it: every key the variables gave, the defaults for the rest.
     expect(JSON.parse((await image.run(`mactable check-config --json ${CONFFILE}`)).stdout).config).toEqual({ ...CONFIG, sticky: false, lockPorts: false });
     expect(await image.run('systemctl is-enabled mactable.service')).toMatchObject({ code: 0, stdout: 'enabled' });
-    expect(readFileSync(`${image.path}/etc/systemd/system/mactable.service.d/metrics.conf`, 'utf8')).toContain(`mactable.mjs watch --metrics-file ${METRICS}\n`);
+    expect(readFileSync(`${image.path}${DROP_IN}`, 'utf8')).toContain(`\nEnvironment="MACTABLE_WATCH_ARGS=--metrics-file ${METRICS}"\n`);
     expect(image.processes()).toEqual([]);
   });
 
-  it('on the booted host: starts the watcher with its metrics, reloads the running libvirtd once, and doctor finds nothing failing', async () => {
+  it('on the booted host: starts the watcher with its metrics, the package reloads the running libvirtd once, and doctor finds nothing failing', async () => {
     const result = first.host as Play;
     expect(result.code, result.output).toBe(0);
     expect(JSON.parse(readFileSync(`${host.path}${CONFFILE}`, 'utf8'))).toEqual(CONFIG);
     expect((await onHost('systemctl is-active mactable.service')).stdout).toBe('active');
-    expect((await onHost('systemctl show -p ExecStart --value mactable.service')).stdout).toContain(`--metrics-file ${METRICS}`);
+    // The command the watcher runs, as systemd expanded the drop-in's MACTABLE_WATCH_ARGS.
+    const argv = await onHost("tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value mactable.service)/cmdline");
+    expect(argv.stdout.trim()).toMatch(new RegExp(` --max-old-space-size=64 /usr/lib/mactable/dist/mactable\\.mjs watch --metrics-file ${METRICS}$`, 'u'));
     // libvirt's status directory appears (as when libvirtd starts): the watcher reconciles, and writes its metrics.
     await onHost('mkdir -p /run/libvirt/qemu');
     expect(await eventually(async () => (await onHost(`cat ${METRICS}`)).stdout.includes('mactable_reconciles_total 1'), 10, 100)).toBe(true);
@@ -164,5 +176,15 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
     expect([bad.code, bad.recap.failed], bad.output).toEqual([2, 1]);
     expect(bad.output).toMatch(/mactable: invalid config \S+: bridges: must be a list of names or patterns, not 5/u);
     expect(readFileSync(`${image.path}${CONFFILE}`).equals(before)).toBe(true);
+  });
+
+  it('a metrics path the watcher could not use fails the play before any change: one with a space, one in a directory the running host lacks', async () => {
+    const dropIn = readFileSync(`${host.path}${DROP_IN}`);
+    const [spaced, nowhere] = await Promise.all([toImage(CONFIG, '/var/lib/prometheus/node exporter/mactable.prom'), toHost(CONFIG, '/var/lib/nowhere/mactable.prom')]);
+    expect([spaced.code, spaced.recap.failed, spaced.recap.changed], spaced.output).toEqual([2, 1, 0]);
+    expect(spaced.output).toContain("mactable_metrics_file must be an absolute file path of letters, digits and - _ . + @ : only, not '/var/lib/prometheus/node exporter/mactable.prom'");
+    expect([nowhere.code, nowhere.recap.failed, nowhere.recap.changed], nowhere.output).toEqual([2, 1, 0]);
+    expect(nowhere.output).toContain(`/var/lib/nowhere is not a directory on kvm${debian}: install prometheus-node-exporter`);
+    expect(readFileSync(`${host.path}${DROP_IN}`).equals(dropIn)).toBe(true);
   });
 });

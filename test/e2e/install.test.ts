@@ -165,7 +165,7 @@ describe.skipIf(!canRun('install.sh tests (test/e2e/install.test.ts)', boxMissin
     );
     expect(readFileSync(`${stage}/usr/lib/mactable/hooks/qemu`, 'utf8')).toContain(`exec '/usr/bin/node' '/usr/lib/mactable/dist/hook.cjs' hook qemu "$@"`);
     expect(readFileSync(`${stage}/usr/bin/mactable`, 'utf8')).toBe(`#!/bin/sh\n# installed by mactable install.sh\nexec '/usr/bin/node' '/usr/lib/mactable/dist/mactable.mjs' "$@"\n`);
-    expect(readFileSync(`${stage}/usr/lib/systemd/system/mactable.service`, 'utf8')).toContain(`ExecStart='/usr/bin/node' --max-semi-space-size=1 --max-old-space-size=64 '/usr/lib/mactable/dist/mactable.mjs' watch\n`);
+    expect(readFileSync(`${stage}/usr/lib/systemd/system/mactable.service`, 'utf8')).toContain(`ExecStart='/usr/bin/node' --max-semi-space-size=1 --max-old-space-size=64 '/usr/lib/mactable/dist/mactable.mjs' watch $MACTABLE_WATCH_ARGS\n`);
   });
 
   it('the watcher\'s unit passes systemd-analyze verify', async () => {

@@ -6,7 +6,7 @@ export const DIST = new URL('../../dist/mactable.mjs', import.meta.url).pathname
 
 // The options the service gives Node.js before the program (packaging/mactable.service's ExecStart): tests run the
 // watcher with them, as it runs on a host.
-export const SERVICE_NODE_OPTIONS = /^ExecStart='@NODE@' (.*?) ?'@PREFIX@\/dist\/mactable\.mjs' watch$/mu
+export const SERVICE_NODE_OPTIONS = /^ExecStart='@NODE@' (.*?) ?'@PREFIX@\/dist\/mactable\.mjs' watch \$MACTABLE_WATCH_ARGS$/mu
   .exec(readFileSync(new URL('../../packaging/mactable.service', import.meta.url), 'utf8'))?.[1]
   ?.split(' ')
   .filter(Boolean) ?? [];

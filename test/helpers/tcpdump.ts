@@ -18,7 +18,7 @@ export interface Marker {
 export async function countFrames(ns: Netns, dev: string, filter: string, traffic: () => Promise<unknown>, marker: Marker): Promise<number> {
   // The marker's term first: a `vlan` term changes how the rest of a filter is read.
   const [file, ...args] = ns.enter('tcpdump', '-i', dev, '-n', '-l', '-q', '--immediate-mode', `(icmp and dst host ${marker.broadcast}) or (${filter})`);
-  const capture = execa(file, args, { reject: false, buffer: true });
+  const capture = execa(file, args, { reject: false, buffer: false });
   let printed = '';
   let said = '';
   capture.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
