@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Booted } from '../helpers/booted.js';
-import { DebianRoot, RELEASES, SYSTEMD, VERSION, type Release } from '../helpers/debian-root.js';
+import { DebianRoot, RELEASES, SYSTEMD, VERSION, standInDaemon, type Release } from '../helpers/debian-root.js';
 import { SOURCE } from '../helpers/installed.js';
 import { canRun, isRoot, missingTool } from '../helpers/sh.js';
 import { eventually } from '../helpers/wait.js';
@@ -17,14 +17,9 @@ const CONFIG = { bridges: ['br0', 'br-*'], networks: ['hostbr'], onError: 'warn'
 // A host Ansible manages: Python, python3-apt for the apt module, systemd; and mactable's dependencies, which the
 // booted container, in a network of its own, cannot download.
 const PACKAGES = [...SYSTEMD, 'python3', 'python3-apt', 'iproute2'];
-// A stand-in libvirtd under systemd, named so and with its pid file, as the package's postinst finds a running one; it
-// writes a line for each reload (SIGHUP, as libvirtd.service's ExecReload sends; the shell's kill: a minbase root has
-// no procps).
-const FAKE_LIBVIRTD = `#!/bin/sh
-echo $$ > /run/libvirtd.pid
-trap 'echo reload >> /var/tmp/libvirtd-reloads' HUP
-while :; do sleep 3600 & wait $!; done
-`;
+// A stand-in libvirtd under systemd, found by the package's postinst as a running one; a line in RELOADS for each
+// reload (SIGHUP, as libvirtd.service's ExecReload sends; the shell's kill: a minbase root has no procps).
+const RELOADS = '/var/tmp/libvirtd-reloads';
 const FAKE_LIBVIRTD_UNIT = `[Service]
 ExecStart=/usr/local/sbin/libvirtd
 ExecReload=/bin/sh -c 'kill -HUP "$MAINPID"'
@@ -115,7 +110,7 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
       (async () => {
         // node_exporter's textfile directory, as its package makes it; the stand-in libvirtd, enabled.
         mkdirSync(`${host.path}/var/lib/prometheus/node-exporter`, { recursive: true });
-        writeFileSync(`${host.path}/usr/local/sbin/libvirtd`, FAKE_LIBVIRTD, { mode: 0o755 });
+        writeFileSync(`${host.path}/usr/local/sbin/libvirtd`, standInDaemon({ name: 'libvirtd', version: '9.0.0' }, RELOADS), { mode: 0o755 });
         writeFileSync(`${host.path}/etc/systemd/system/libvirtd.service`, FAKE_LIBVIRTD_UNIT);
         await host.run('systemctl enable libvirtd.service');
         booted = await Booted.boot(host.path);
@@ -156,7 +151,7 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
     // libvirt's status directory appears (as when libvirtd starts): the watcher reconciles, and writes its metrics.
     await onHost('mkdir -p /run/libvirt/qemu');
     expect(await eventually(async () => (await onHost(`cat ${METRICS}`)).stdout.includes('mactable_reconciles_total 1'), 10, 100)).toBe(true);
-    expect((await onHost('cat /var/tmp/libvirtd-reloads')).stdout).toBe('reload');
+    expect((await onHost(`cat ${RELOADS}`)).stdout).toBe('hup');
     const doctor = await onHost('mactable doctor --json');
     const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string }[] }).checks;
     expect([doctor.code, checks.filter(({ status }) => status === 'fail')]).toEqual([0, []]);
@@ -167,7 +162,7 @@ describe.skipIf(!canRun('the Ansible role (test/distro/ansible.test.ts)', missin
     const [again, hostAgain] = await Promise.all([toImage(CONFIG), toHost(CONFIG)]);
     expect([again.code, again.recap.changed, again.recap.failed], again.output).toEqual([0, 0, 0]);
     expect([hostAgain.code, hostAgain.recap.changed, hostAgain.recap.failed], hostAgain.output).toEqual([0, 0, 0]);
-    expect((await onHost('cat /var/tmp/libvirtd-reloads')).stdout).toBe('reload');
+    expect((await onHost(`cat ${RELOADS}`)).stdout).toBe('hup');
   });
 
   it("a bad mactable_config fails the play with mactable's reason and leaves the installed config byte for byte", async () => {

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEB, DebianRoot, RELEASES, type Release, VERSION } from '../helpers/debian-root.js';
+import { DEB, DebianRoot, RELEASES, type Release, standInDaemon, VERSION } from '../helpers/debian-root.js';
 import { DIST } from '../helpers/dist.js';
 import { SOURCE } from '../helpers/installed.js';
 import { FIXTURES } from '../helpers/runtime.js';
@@ -15,15 +15,6 @@ const SAMPLES = `${FIXTURES}libvirt-9.0/`;
 // The daemon each root runs: Debian's libvirtd in the Debian 12 root; in the Debian 13 one virtqemud, the modular
 // daemon of Fedora and RHEL, which no Debian release ships (the maintainer scripts and doctor must find either).
 const DAEMONS: Record<Release, { name: string; version: string }> = { bookworm: { name: 'libvirtd', version: '9.0.0' }, trixie: { name: 'virtqemud', version: '11.3.0' } };
-
-// A stand-in daemon: the pid file the maintainer scripts read, `--version` for doctor, a line per SIGHUP. Its
-// /proc/PID/comm is its file's name, as the scripts check.
-const fakeDaemon = ({ name, version }: { name: string; version: string }) => `#!/bin/sh
-[ "$1" = --version ] && { echo '${name} (libvirt) ${version}'; exit 0; }
-trap 'echo hup >> /tmp/daemon-hups' HUP
-echo $$ > /run/${name}.pid
-while :; do sleep 0.1; done
-`;
 
 function missing(): string | null {
   if (!isRoot) return 'it needs root for debootstrap, chroot and mounts';
@@ -57,7 +48,7 @@ describe.skipIf(!canRun('Debian root tests (test/distro/debian-root.test.ts)', m
     mkdirSync(`${root.path}${SOURCE}test`, { recursive: true });
     cpSync(`${SOURCE}dist`, `${root.path}${SOURCE}dist`, { recursive: true });
     cpSync(FIXTURES, `${root.path}${FIXTURES}`, { recursive: true });
-    writeFileSync(`${root.path}/usr/sbin/${daemon.name}`, fakeDaemon(daemon), { mode: 0o755 });
+    writeFileSync(`${root.path}/usr/sbin/${daemon.name}`, standInDaemon(daemon, '/tmp/daemon-hups'), { mode: 0o755 });
     const started = await root.run(`/usr/sbin/${daemon.name} > /dev/null 2>&1 &`);
     expect(started.code).toBe(0);
     expect(await lines(`/run/${daemon.name}.pid`, 1)).toBe(1);

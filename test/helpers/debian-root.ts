@@ -27,6 +27,15 @@ export const SYSTEMD = ['systemd', 'systemd-sysv', 'dbus'];
 export const VERSION = JSON.parse(readFileSync(`${SOURCE}package.json`, 'utf8')).version as string;
 export const DEB = `mactable_${VERSION}_all.deb`;
 
+// A stand-in libvirt daemon to put in a root as its NAME: the pid file the maintainer scripts read, `--version` for
+// doctor, a line in `hups` for each SIGHUP (a reload). Its /proc/PID/comm is its file's name, as the scripts check.
+export const standInDaemon = ({ name, version }: { name: string; version: string }, hups: string): string => `#!/bin/sh
+[ "$1" = --version ] && { echo '${name} (libvirt) ${version}'; exit 0; }
+trap 'echo hup >> ${hups}' HUP
+echo $$ > /run/${name}.pid
+while :; do sleep 0.1; done
+`;
+
 export interface RootRun {
   code: number;
   stdout: string;

@@ -24,7 +24,8 @@ export async function countFrames(ns: Netns, dev: string, filter: string, traffi
   capture.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   capture.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
   // Capturing, or failed (a bad filter, no such device): then its own words, not a test timeout.
-  if (!(await eventually(() => said.includes('listening on') || capture.exitCode !== null, 10, 10)) || !said.includes('listening on')) {
+  await eventually(() => said.includes('listening on') || capture.exitCode !== null, 10, 10);
+  if (!said.includes('listening on')) {
     capture.kill('SIGKILL');
     await capture;
     throw new Error(`tcpdump on ${dev} (the namespace of pid ${ns.pid}) did not start capturing: ${said.trim()}`);
